@@ -1,0 +1,171 @@
+"""Typed records that travel between `storage/` and its callers (`flows/`, `reports/`).
+
+Why plain dataclasses holding numpy arrays: `storage/` must know nothing of torch or of
+`auditors/`, and `reports/` must be able to render from the database alone. `flows/` converts an
+`auditors.Explanation` into these records before writing, and reports read them back.
+
+All timestamps are timezone-aware UTC datetimes, whatever the database backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+
+RunStatus = Literal["running", "completed", "failed"]
+Direction = Literal["higher_is_better", "lower_is_better"]
+Verdict = Literal["pass", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class ModelVersionRecord:
+    """One registered model version, identified by (name, version) and its weights hash."""
+
+    id: int | None
+    name: str
+    version: str
+    source_uri: str  # e.g. "models:/demo-captioner/2"
+    weights_hash: str  # sha256 over the weight files
+    architecture: str  # e.g. "Qwen2_5_VLForConditionalGeneration"
+    run_id: str | None = None  # MLflow run id, for lineage
+    aliases: tuple[str, ...] = ()
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProbeSetRecord:
+    """A probe set, identified by its content hash (manifest plus every file's bytes)."""
+
+    id: int | None
+    name: str
+    version: str
+    content_hash: str
+    description: str = ""
+    n_probes: int = 0
+    root: str = ""  # folder it was read from (informational; the hash is the identity)
+
+
+@dataclass(frozen=True)
+class ProbeRecord:
+    """One probe of a probe set (the image itself stays in the probe folder)."""
+
+    probe_key: str  # the probe's id in probes.jsonl, e.g. "p001"
+    image_path: str  # relative to the probe set folder
+    prompt: str
+    object_words: tuple[tuple[str, ...], ...] = ()  # one tuple of words per object with a mask
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditRunRecord:
+    """One audit of one model version on one probe set with one configuration.
+
+    (model_version_id, probe_set_id, config_hash) is unique: rerunning the same audit resumes it.
+    """
+
+    id: int | None
+    model_version_id: int
+    probe_set_id: int
+    config_hash: str
+    config: dict[str, Any]
+    status: RunStatus
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    package_versions: dict[str, str] = field(default_factory=dict)
+    code_version: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    """The answer a model generated for one probe, with its token ids and decoded pieces."""
+
+    probe_key: str
+    prompt: str
+    text: str
+    token_ids: tuple[int, ...]
+    tokens: tuple[str, ...]
+    word_index: tuple[int, ...]  # word number per token (-1: not part of a word, e.g. EOS)
+
+
+@dataclass
+class TokenMapRecord:
+    """One attribution map: one token of one probe's answer, by one method.
+
+    `map` is a 2-D float array over the vision-token grid (stored as float16).
+    `peak` is the (row, col) of the largest cell; `mass_in_mask` the share of the map's positive
+    mass inside the ground-truth mask of the object the token names (None without a mask).
+    """
+
+    probe_key: str
+    token_index: int
+    token_text: str
+    word_index: int
+    method: str
+    map: np.ndarray
+    peak: tuple[int, int] | None = None
+    mass_in_mask: float | None = None
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        return (int(self.map.shape[0]), int(self.map.shape[1]))
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    """One metric value; probe_key None means the aggregate over the run's probes.
+
+    `word` narrows a per-probe value to one word (for paired comparisons by probe and word).
+    """
+
+    method: str
+    metric: str
+    value: float
+    direction: Direction
+    metric_version: str = "1"
+    probe_key: str | None = None
+    word: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Everything one probe produced in one run: written in one transaction, exactly once."""
+
+    probe_key: str
+    generation: GenerationRecord
+    maps: list[TokenMapRecord]
+    metrics: list[MetricRecord]
+
+
+@dataclass(frozen=True)
+class ComparisonRecord:
+    """Candidate-minus-baseline delta of one metric for one method, with its bootstrap CI."""
+
+    candidate_run_id: int
+    baseline_run_id: int
+    method: str
+    metric: str
+    delta: float
+    ci_low: float
+    ci_high: float
+    n_pairs: int
+    tolerance: float
+    verdict: Verdict
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """An alert raised for a run (verdict fail or warn), and where it was sent."""
+
+    run_id: int
+    verdict: Verdict
+    message: str
+    channels: tuple[str, ...] = ()  # e.g. ("cli", "prefect-event", "mlflow-tag", "webhook")
+    payload: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    id: int | None = None

@@ -1,0 +1,44 @@
+"""Session-wide test environment: offline, no telemetry, throwaway Prefect and MLflow homes.
+
+Why here and not in each test: these variables must be set before transformers, Prefect, MLflow or
+great-expectations are first imported, and the whole suite runs in one pytest process.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="mllm-audit-tests-"))
+
+_DEFAULT_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    "PREFECT_HOME": str(_SESSION_TMP / "prefect-home"),
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    "MLLM_AUDIT_HOME": str(_SESSION_TMP / "mllm-audit-home"),
+    "TOKENIZERS_PARALLELISM": "false",
+}
+for _key, _value in _DEFAULT_ENV.items():
+    os.environ.setdefault(_key, _value)
+# A user's own server must never receive test runs: tests always use ephemeral Prefect.
+os.environ.pop("PREFECT_API_URL", None)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def in_ci() -> bool:
+    """CI=true turns 'service missing' from a local skip into a failure."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
