@@ -78,6 +78,8 @@ class AuditRunRecord:
     code_version: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    resume_count: int = 0  # how many times a rerun resumed this run
+    updated_at: datetime | None = None  # last write (start, resume, probe result, finish)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ class ComparisonRecord:
     tolerance: float
     verdict: Verdict
     id: int | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

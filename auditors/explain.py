@@ -1,0 +1,77 @@
+"""``auditors.explain``: one greedy generation, then every requested map per generated token."""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from auditors.adapters import adapter_for
+from auditors.capture import generate_with_capture
+from auditors.errors import AuditorInputError
+from auditors.explanation import Explanation
+from auditors.images import load_image
+from auditors.methods import get_explainer
+from auditors.settings import ExplainSettings
+from auditors.state import ExplainState
+from auditors.tokens import group_words
+
+DEFAULT_METHODS = ("tam", "msea_arc")
+
+
+def explain(model, processor, image, prompt: str, methods: Sequence[str] = DEFAULT_METHODS,
+            settings: ExplainSettings | None = None) -> Explanation:
+    """Explain what ``model`` looks at for each token of its greedy answer to ``prompt`` about ``image``.
+
+    Cost: one generation at the original scale (hidden states captured on the way), one
+    prompt-only forward per extra scale needed by ``msea``/``msea_arc`` (plus one teacher-forced
+    replay per extra scale with ``align_scales``), one extra forward for ``attention``.
+    """
+    import torch
+
+    settings = settings or ExplainSettings()
+    if isinstance(methods, str):
+        methods = (methods,)
+    if not methods:
+        raise AuditorInputError("no explanation method requested")
+    explainers = [get_explainer(m) for m in dict.fromkeys(methods)]
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise AuditorInputError("the prompt is empty: give the question or instruction to explain")
+    pil = load_image(image)
+    adapter = adapter_for(model)
+    timings: dict[str, float] = {}
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        prepared = adapter.prepare(model, processor, pil, prompt, 1.0)
+        capture = generate_with_capture(model, processor, adapter, prepared, settings.max_new_tokens)
+        timings["generate_s"] = time.perf_counter() - t0
+        state = ExplainState(model, processor, adapter, pil, prompt, settings, prepared, capture)
+        for explainer in explainers:  # validate every scale before any map is computed
+            state.check_scales(explainer.needed_scales(state))
+        maps: dict[str, np.ndarray] = {}
+        for explainer in explainers:
+            t0 = time.perf_counter()
+            maps[explainer.name] = explainer.explain(state)
+            timings[f"{explainer.name}_s"] = time.perf_counter() - t0
+    word_index, words = group_words(state.answer_pieces, state.answer_special)
+    tokenizer = processor.tokenizer
+    used = settings.to_dict()
+    used["resolved_scales"] = list(state.scales) if any(e.needed_scales(state) != (1.0,) for e in explainers) else [1.0]
+    return Explanation(
+        prompt=prompt,
+        answer=tokenizer.decode([int(i) for i in capture.generated_ids], skip_special_tokens=True),
+        token_ids=[int(i) for i in capture.generated_ids],
+        tokens=list(state.answer_pieces),
+        word_index=word_index,
+        words=words,
+        grid_shape=tuple(int(v) for v in prepared.grid_shape),
+        image_size=tuple(int(v) for v in pil.size),
+        maps=maps,
+        settings=used,
+        architecture=type(model).__name__,
+        prompt_token_ids=[int(i) for i in capture.input_ids[prepared.prompt_positions]],
+        prompt_tokens=list(state.prompt_pieces),
+        content_box=tuple(int(v) for v in prepared.content_box),
+        timings=timings,
+    )

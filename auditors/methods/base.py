@@ -1,0 +1,48 @@
+"""The explainer interface and its registry (one class per method, Captum-like).
+
+An explainer turns the shared ``ExplainState`` into one map per generated token over the
+original-scale vision grid: float32 ``[n_generated, h, w]``, finite and non-negative.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from auditors.errors import AuditorInputError
+
+
+class Explainer(ABC):
+    name: ClassVar[str] = ""
+    #: one line for docs and reports
+    summary: ClassVar[str] = ""
+
+    @abstractmethod
+    def explain(self, state) -> np.ndarray:
+        """Maps ``[n_generated, h, w]`` float32 for the generated tokens."""
+
+    def needed_scales(self, state) -> tuple[float, ...]:
+        """Scales whose inputs this method needs (validated before any work is kept)."""
+        return (1.0,)
+
+
+EXPLAINERS: dict[str, Explainer] = {}
+
+
+def register_explainer(explainer: Explainer) -> Explainer:
+    EXPLAINERS[explainer.name] = explainer
+    return explainer
+
+
+def get_explainer(name: str) -> Explainer:
+    try:
+        return EXPLAINERS[name]
+    except KeyError:
+        raise AuditorInputError(f"unknown explanation method {name!r}; available: {', '.join(EXPLAINERS)}") from None
+
+
+def finalise(maps: np.ndarray) -> np.ndarray:
+    """The contract every explainer's output meets: float32, finite, non-negative."""
+    return np.maximum(np.nan_to_num(np.asarray(maps, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0), 0.0)

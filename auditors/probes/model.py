@@ -1,0 +1,114 @@
+"""Typed probe-set objects (DESIGN.md section 6): what the loader returns and every consumer reads.
+
+Why dataclasses with paths rather than loaded pixels: a probe set can hold hundreds of images, and
+most consumers (storage, drift metrics) never need the pixels; images and masks are read on demand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from auditors.errors import AuditorInputError
+
+
+class ProbeSetError(AuditorInputError):
+    """A probe set that cannot be used; `problems` lists every problem found, not just the first."""
+
+    def __init__(self, root: Path | str, problems: list["ProbeProblem"]):
+        self.root = Path(root)
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"invalid probe set {self.root} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+@dataclass(frozen=True)
+class ProbeProblem:
+    """One thing wrong with a probe set folder.
+
+    `code` is stable (tests and tools match on it); `message` names the file, line and probe.
+    """
+
+    code: str
+    message: str
+    line: int | None = None  # 1-based line of probes.jsonl, when the problem belongs to one line
+    probe_id: str | None = None
+
+    def __str__(self) -> str:
+        where = f"probes.jsonl line {self.line}: " if self.line is not None else ""
+        return f"[{self.code}] {where}{self.message}"
+
+
+@dataclass(frozen=True)
+class ProbeObject:
+    """One object of a probe: the words that name it and its ground-truth mask (relative path)."""
+
+    words: tuple[str, ...]
+    mask_path: str
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe: an image, the prompt to ask about it and optionally its named objects with masks.
+
+    `caption` is an optional reference answer (used for caption accuracy); `metadata` holds any
+    extra JSON fields of the line, untouched.
+    """
+
+    id: str
+    image_path: str
+    prompt: str
+    root: Path
+    objects: tuple[ProbeObject, ...] = ()
+    caption: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def image_file(self) -> Path:
+        return self.root / self.image_path
+
+    def load_image(self) -> Image.Image:
+        """The probe image as RGB (models expect three channels whatever the file holds)."""
+        with Image.open(self.image_file) as image:
+            return image.convert("RGB")
+
+    def load_mask(self, index: int) -> np.ndarray:
+        """Object `index`'s mask as a bool array [height, width]; any non-zero pixel is foreground."""
+        with Image.open(self.root / self.objects[index].mask_path) as mask:
+            return np.asarray(mask.convert("L")) > 0
+
+    def object_words(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(obj.words for obj in self.objects)
+
+
+@dataclass(frozen=True)
+class ProbeSet:
+    """A validated probe set; `content_hash` (sha256 of manifest and files) is its identity."""
+
+    name: str
+    version: str
+    description: str
+    default_prompt: str | None
+    content_hash: str
+    root: Path
+    probes: tuple[Probe, ...]
+
+    def __len__(self) -> int:
+        return len(self.probes)
+
+    def __iter__(self):
+        return iter(self.probes)
+
+    def get(self, probe_id: str) -> Probe:
+        for probe in self.probes:
+            if probe.id == probe_id:
+                return probe
+        raise KeyError(f"probe set {self.name!r} has no probe {probe_id!r}")
+
+    def noun_vocabulary(self) -> frozenset[str]:
+        """Every object word of the set, lower-cased: the 'nouns' of the TAM word classes."""
+        return frozenset(word.lower() for probe in self.probes for obj in probe.objects for word in obj.words)

@@ -1,0 +1,179 @@
+"""Create a probe-set folder from in-memory images and masks (used by importers and demo builders).
+
+Why write to a temporary sibling folder and rename: a crash or a bad probe halfway must never leave
+a half-written probe set behind that a later run would load and hash as if it were complete.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import yaml
+from PIL import Image
+
+from auditors.probes.model import ProbeProblem, ProbeSet, ProbeSetError
+from auditors.probes.reader import MANIFEST_NAME, PROBES_NAME, load_probe_set
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass
+class ObjectDraft:
+    """An object to write: the words that name it and its mask (bool/0-1/0-255 array or PIL image)."""
+
+    words: Sequence[str]
+    mask: np.ndarray | Image.Image
+
+
+@dataclass
+class ProbeDraft:
+    """A probe to write. `prompt=None` uses the set's default prompt."""
+
+    id: str
+    image: Image.Image | np.ndarray
+    prompt: str | None = None
+    objects: Sequence[ObjectDraft] = ()
+    caption: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def write_probe_set(
+    dest: str | Path,
+    probes: Iterable[ProbeDraft],
+    *,
+    name: str,
+    version: str,
+    description: str = "",
+    default_prompt: str | None = None,
+    overwrite: bool = False,
+) -> ProbeSet:
+    """Write `probes` as a probe-set folder at `dest` and return it loaded (and so validated).
+
+    Images are written as PNG (`images/<id>.png`), masks as 0/255 greyscale PNG
+    (`masks/<id>_<k>.png`). Raises `ProbeSetError` for bad drafts (nothing is written then) and
+    `FileExistsError` if `dest` exists and `overwrite` is false.
+    """
+    dest = Path(dest)
+    if dest.exists() and not overwrite:
+        raise FileExistsError(f"{dest} already exists (pass overwrite=True to replace it)")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        _write_into(staging, list(probes), name, version, description, default_prompt)
+        load_probe_set(staging)  # validate before publishing
+        if dest.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old.", dir=dest.parent))
+            old.rmdir()
+            dest.rename(old)
+            staging.rename(dest)
+            shutil.rmtree(old)
+        else:
+            staging.rename(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return load_probe_set(dest)
+
+
+def _write_into(
+    folder: Path,
+    probes: list[ProbeDraft],
+    name: str,
+    version: str,
+    description: str,
+    default_prompt: str | None,
+) -> None:
+    problems = _check_drafts(probes, default_prompt)
+    if problems:
+        raise ProbeSetError(folder, problems)
+    (folder / "images").mkdir()
+    (folder / "masks").mkdir()
+    manifest: dict[str, Any] = {"name": name, "version": str(version), "description": description}
+    if default_prompt is not None:
+        manifest["default_prompt"] = default_prompt
+    (folder / MANIFEST_NAME).write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), "utf-8")
+    lines = []
+    for probe in probes:
+        image = _as_rgb(probe.image)
+        image_rel = f"images/{probe.id}.png"
+        image.save(folder / image_rel, format="PNG")
+        record: dict[str, Any] = {"id": probe.id, "image": image_rel}
+        if probe.prompt is not None:
+            record["prompt"] = probe.prompt
+        objects = []
+        for index, obj in enumerate(probe.objects):
+            mask_rel = f"masks/{probe.id}_{index}.png"
+            Image.fromarray(_as_bool_mask(obj.mask).astype(np.uint8) * 255, mode="L").save(folder / mask_rel)
+            objects.append({"words": [str(word) for word in obj.words], "mask": mask_rel})
+        if objects:
+            record["objects"] = objects
+        if probe.caption is not None:
+            record["caption"] = probe.caption
+        record.update(probe.metadata)
+        lines.append(json.dumps(record, ensure_ascii=False, sort_keys=False))
+    (folder / PROBES_NAME).write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def _check_drafts(probes: list[ProbeDraft], default_prompt: str | None) -> list[ProbeProblem]:
+    problems: list[ProbeProblem] = []
+    if not probes:
+        problems.append(ProbeProblem("empty_set", "no probes to write"))
+    seen: set[str] = set()
+    for probe in probes:
+        if not isinstance(probe.id, str) or not _SAFE_ID.match(probe.id):
+            problems.append(
+                ProbeProblem("bad_id", f"probe id {probe.id!r} must be letters, digits, '.', '_' or '-'", None, None)
+            )
+            continue
+        if probe.id in seen:
+            problems.append(ProbeProblem("duplicate_id", f"probe id {probe.id!r} appears twice", None, probe.id))
+        seen.add(probe.id)
+        if probe.prompt is None and default_prompt is None:
+            problems.append(ProbeProblem("missing_field", f"probe {probe.id!r} has no prompt and no default prompt"))
+        clash = {"id", "image", "prompt", "objects", "caption"} & set(probe.metadata)
+        if clash:
+            problems.append(ProbeProblem("bad_field", f"probe {probe.id!r} metadata reuses keys {sorted(clash)}"))
+        width, height = _as_rgb(probe.image).size
+        for index, obj in enumerate(probe.objects):
+            words = list(obj.words)
+            if not words or not all(isinstance(w, str) and w.strip() and " " not in w.strip() for w in words):
+                problems.append(
+                    ProbeProblem("missing_field", f"probe {probe.id!r} object {index}: words must be single words")
+                )
+            mask = _as_bool_mask(obj.mask)
+            if mask.shape != (height, width):
+                problems.append(
+                    ProbeProblem(
+                        "mask_size_mismatch",
+                        f"probe {probe.id!r} object {index}: mask is {mask.shape[1]}x{mask.shape[0]}, "
+                        f"image is {width}x{height} (width x height)",
+                        None,
+                        probe.id,
+                    )
+                )
+    return problems
+
+
+def _as_rgb(image: Image.Image | np.ndarray) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise ProbeSetError(Path("."), [ProbeProblem("bad_field", f"image arrays must be uint8, got {array.dtype}")])
+    return Image.fromarray(array).convert("RGB")
+
+
+def _as_bool_mask(mask: np.ndarray | Image.Image) -> np.ndarray:
+    if isinstance(mask, Image.Image):
+        return np.asarray(mask.convert("L")) > 0
+    array = np.asarray(mask)
+    if array.ndim != 2:
+        raise ProbeSetError(Path("."), [ProbeProblem("bad_field", f"masks must be 2-D, got shape {array.shape}")])
+    return array > 0

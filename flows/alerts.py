@@ -1,0 +1,280 @@
+"""Alerts: tell people and systems that an audit failed (or warned).
+
+Channels, each returning a `DeliveryResult` instead of raising, because an alert that cannot be
+delivered must never crash or hang the audit whose verdict it reports:
+
+- webhook: JSON POST with a per-attempt timeout and a bounded number of retries with exponential
+  backoff (retries on connection errors, timeouts, HTTP 429 and 5xx; a 4xx other than 429 is the
+  receiver's final answer);
+- MLflow: tags `mllm_audit.verdict`, `mllm_audit.report`, `mllm_audit.run_id` on the audited model
+  version, so the registry UI shows the verdict next to the version;
+- Prefect: an event `mllm-audit.verdict.<verdict>` whose resource is the model version, so Prefect
+  automations can route it (page someone, block a promotion).
+
+The CLI's exit code and the failed flow state are the flow's job (`flows/`), not this module's.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from storage.records import AlertRecord, ModelVersionRecord, ProbeSetRecord, Verdict
+
+EVENT_PREFIX = "mllm-audit.verdict"
+TAG_VERDICT = "mllm_audit.verdict"
+TAG_REPORT = "mllm_audit.report"
+TAG_RUN_ID = "mllm_audit.run_id"
+
+
+@dataclass(frozen=True)
+class AlertPayload:
+    """The JSON summary every channel sends: what was audited, against what, and the verdict."""
+
+    verdict: Verdict
+    model_name: str
+    model_version: str
+    run_id: int
+    reasons: tuple[str, ...] = ()
+    baseline_run_id: int | None = None
+    baseline_model_version: str | None = None
+    probe_set: str | None = None  # "name@version"
+    report_path: str | None = None
+    failing: tuple[str, ...] = ()  # "method/metric" of the comparisons that failed
+    mlflow_run_id: str | None = None
+    created_at: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
+
+    @classmethod
+    def from_verdict(
+        cls,
+        verdict: Any,
+        model: ModelVersionRecord,
+        *,
+        run_id: int,
+        baseline_model: ModelVersionRecord | None = None,
+        probe_set: ProbeSetRecord | None = None,
+        report_path: str | None = None,
+    ) -> "AlertPayload":
+        """From a `flows.regression.RegressionVerdict` (typed loosely to keep imports light)."""
+        return cls(
+            verdict=verdict.verdict,
+            model_name=model.name,
+            model_version=model.version,
+            run_id=run_id,
+            reasons=tuple(verdict.reasons),
+            baseline_run_id=verdict.baseline_run_id,
+            baseline_model_version=baseline_model.version if baseline_model else None,
+            probe_set=f"{probe_set.name}@{probe_set.version}" if probe_set else None,
+            report_path=report_path,
+            failing=tuple(
+                f"{c.method}/{c.metric}" for c in verdict.comparisons if c.verdict == "fail"
+            ),
+            mlflow_run_id=model.run_id,
+        )
+
+    @property
+    def title(self) -> str:
+        return (
+            f"mllm-audit {self.verdict.upper()}: {self.model_name} version {self.model_version} "
+            f"(audit run {self.run_id})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reasons"] = list(self.reasons)
+        data["failing"] = list(self.failing)
+        data["title"] = self.title
+        return data
+
+    def to_alert_record(self, results: list["DeliveryResult"]) -> AlertRecord:
+        """The row for `AuditRepository.add_alert`: channels that delivered, and the payload
+        with every channel's outcome (so a failed webhook is visible in the report)."""
+        payload = self.to_json()
+        payload["deliveries"] = [asdict(r) for r in results]
+        return AlertRecord(
+            run_id=self.run_id,
+            verdict=self.verdict,
+            message=self.title + (": " + self.reasons[0] if self.reasons else ""),
+            channels=tuple(r.channel for r in results if r.ok),
+            payload=payload,
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """How one channel fared; `ok` False never raises, the detail is in `error`."""
+
+    channel: str
+    ok: bool
+    attempts: int = 1
+    status_code: int | None = None
+    error: str | None = None
+    elapsed_s: float = 0.0
+
+
+def post_webhook(
+    url: str,
+    payload: AlertPayload,
+    *,
+    timeout_s: float = 5.0,
+    retries: int = 3,
+    backoff_s: float = 0.5,
+    max_backoff_s: float = 10.0,
+    headers: dict[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryResult:
+    """POST the payload as JSON; at most `retries + 1` attempts, each bounded by `timeout_s`."""
+    started = time.monotonic()
+    if not url.startswith(("http://", "https://")):
+        return DeliveryResult("webhook", False, 0, None, f"not an http(s) URL: {url!r}", 0.0)
+    body = json.dumps(payload.to_json()).encode("utf-8")
+    request_headers = {"Content-Type": "application/json", "User-Agent": "mllm-audit"}
+    request_headers.update(headers or {})
+    last_error: str | None = None
+    last_status: int | None = None
+    attempt = 0
+    for attempt in range(1, retries + 2):
+        request = urllib.request.Request(url, data=body, headers=request_headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                response.read(65536)
+                return DeliveryResult("webhook", True, attempt, response.status, None,
+                                      time.monotonic() - started)
+        except urllib.error.HTTPError as exc:
+            last_status, last_error = exc.code, f"HTTP {exc.code} {exc.reason}"
+            exc.close()
+            if exc.code != 429 and exc.code < 500:
+                break  # the receiver rejected the request; retrying will not change that
+        except (TimeoutError, socket.timeout):
+            last_status, last_error = None, f"timed out after {timeout_s:g} s"
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, (TimeoutError, socket.timeout)):
+                last_error = f"timed out after {timeout_s:g} s"
+            else:
+                last_error = f"connection failed: {reason}"
+            last_status = None
+        except (OSError, ValueError) as exc:  # reset connections, malformed responses
+            last_status, last_error = None, f"{type(exc).__name__}: {exc}"
+        if attempt <= retries:
+            sleep(min(max_backoff_s, backoff_s * 2 ** (attempt - 1)))
+    return DeliveryResult("webhook", False, attempt, last_status, last_error,
+                          time.monotonic() - started)
+
+
+def tag_model_version(
+    payload: AlertPayload,
+    *,
+    client: Any = None,
+    tracking_uri: str | None = None,
+    registry_uri: str | None = None,
+) -> DeliveryResult:
+    """Set the verdict, report path and audit run id as tags on the registered model version.
+
+    `client` is an `mlflow.MlflowClient`; without one, a client is created for the URIs.
+    """
+    started = time.monotonic()
+    try:
+        if client is None:
+            from mlflow import MlflowClient
+
+            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+        tags = {
+            TAG_VERDICT: payload.verdict,
+            TAG_REPORT: payload.report_path or "",
+            TAG_RUN_ID: str(payload.run_id),
+        }
+        for key, value in tags.items():
+            client.set_model_version_tag(payload.model_name, payload.model_version, key, value)
+    except Exception as exc:  # noqa: BLE001 - any registry failure is reported, not raised
+        return DeliveryResult("mlflow-tag", False, 1, None, f"{type(exc).__name__}: {exc}",
+                              time.monotonic() - started)
+    return DeliveryResult("mlflow-tag", True, 1, None, None, time.monotonic() - started)
+
+
+def event_name(verdict: str) -> str:
+    return f"{EVENT_PREFIX}.{verdict}"
+
+
+def resource_id(model_name: str, model_version: str) -> str:
+    return f"mllm-audit.model.{model_name}.{model_version}"
+
+
+def emit_verdict_event(payload: AlertPayload) -> DeliveryResult:
+    """Emit `mllm-audit.verdict.<verdict>` for the model version; automations match on it."""
+    started = time.monotonic()
+    try:
+        from prefect.events import emit_event
+
+        event = emit_event(
+            event=event_name(payload.verdict),
+            resource={
+                "prefect.resource.id": resource_id(payload.model_name, payload.model_version),
+                "prefect.resource.name": f"{payload.model_name} v{payload.model_version}",
+                "mllm-audit.model-name": payload.model_name,
+                "mllm-audit.model-version": payload.model_version,
+                "mllm-audit.verdict": payload.verdict,
+            },
+            related=[
+                {
+                    "prefect.resource.id": f"mllm-audit.run.{payload.run_id}",
+                    "prefect.resource.role": "audit-run",
+                }
+            ],
+            payload=payload.to_json(),
+        )
+    except Exception as exc:  # noqa: BLE001 - an unreachable Prefect API must not crash the audit
+        return DeliveryResult("prefect-event", False, 1, None, f"{type(exc).__name__}: {exc}",
+                              time.monotonic() - started)
+    if event is None:
+        return DeliveryResult("prefect-event", False, 1, None,
+                              "Prefect is not configured to emit events here",
+                              time.monotonic() - started)
+    return DeliveryResult("prefect-event", True, 1, None, None, time.monotonic() - started)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Which channels to use; a pass raises no alert unless `alert_on` includes it."""
+
+    webhook_url: str | None = None
+    webhook_timeout_s: float = 5.0
+    webhook_retries: int = 3
+    webhook_backoff_s: float = 0.5
+    mlflow_tracking_uri: str | None = None
+    mlflow_registry_uri: str | None = None
+    tag_mlflow: bool = True
+    emit_prefect_event: bool = True
+    alert_on: tuple[str, ...] = ("fail", "warn")
+
+
+def dispatch_alerts(
+    payload: AlertPayload, settings: AlertSettings, *, mlflow_client: Any = None
+) -> list[DeliveryResult]:
+    """Send the payload on every configured channel. The MLflow tag is set for every verdict
+    (a pass is worth recording on the version too); event and webhook only for `alert_on`."""
+    results: list[DeliveryResult] = []
+    if settings.tag_mlflow:
+        results.append(
+            tag_model_version(payload, client=mlflow_client,
+                              tracking_uri=settings.mlflow_tracking_uri,
+                              registry_uri=settings.mlflow_registry_uri)
+        )
+    if payload.verdict not in settings.alert_on:
+        return results
+    if settings.emit_prefect_event:
+        results.append(emit_verdict_event(payload))
+    if settings.webhook_url:
+        results.append(
+            post_webhook(settings.webhook_url, payload, timeout_s=settings.webhook_timeout_s,
+                         retries=settings.webhook_retries, backoff_s=settings.webhook_backoff_s)
+        )
+    return results

@@ -1,0 +1,204 @@
+"""Settings of the orchestration layer: where the data directory, database, registry and Prefect live.
+
+Precedence, highest first: explicit arguments (CLI flags) > environment variables
+(`MLLM_AUDIT_HOME`, `MLLM_AUDIT_DB_URL`, `MLFLOW_TRACKING_URI`, `MLFLOW_REGISTRY_URI`,
+`PREFECT_API_URL`, `MLLM_AUDIT_WEBHOOK_URL`, `MLLM_AUDIT_DASK_ADDRESS`) > an optional config file
+(TOML or YAML: `--config`, else `$MLLM_AUDIT_CONFIG`, else `$MLLM_AUDIT_HOME/config.toml|.yaml`)
+> defaults. Why one resolver: the CLI, the Prefect flows (which may run in a worker started from a
+deployment) and the benchmark must all agree on the same database and registry.
+
+Defaults (one machine, no servers): data directory `~/.mllm-audit`, audit database
+`sqlite:///<home>/audit.db` (chosen by `storage/` when no URL is given), MLflow tracking and
+registry `sqlite:///<home>/mlflow.db` with artifacts in `<home>/mlartifacts`, Prefect's ephemeral API.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from flows.errors import ConfigError
+
+ENV_HOME = "MLLM_AUDIT_HOME"
+ENV_DB_URL = "MLLM_AUDIT_DB_URL"
+ENV_CONFIG = "MLLM_AUDIT_CONFIG"
+
+_ENV_KEYS: dict[str, str] = {
+    "home": ENV_HOME,
+    "db_url": ENV_DB_URL,
+    "tracking_uri": "MLFLOW_TRACKING_URI",
+    "registry_uri": "MLFLOW_REGISTRY_URI",
+    "prefect_api_url": "PREFECT_API_URL",
+    "webhook_url": "MLLM_AUDIT_WEBHOOK_URL",
+    "dask_address": "MLLM_AUDIT_DASK_ADDRESS",
+}
+
+
+def default_home() -> Path:
+    return Path(os.environ.get(ENV_HOME) or Path.home() / ".mllm-audit").expanduser()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. `None` for a URL means "the default under `home`"."""
+
+    home: Path = field(default_factory=default_home)
+    db_url: str | None = None
+    tracking_uri: str | None = None
+    registry_uri: str | None = None
+    prefect_api_url: str | None = None
+    webhook_url: str | None = None
+    dask_address: str | None = None
+    experiment_name: str = "mllm-audit"
+    methods: tuple[str, ...] = ("tam", "msea_arc")
+    max_workers: int = 2
+    config_file: Path | None = None
+
+    # ---- derived locations -------------------------------------------------------------------
+    @property
+    def mlflow_db_path(self) -> Path:
+        return self.home / "mlflow.db"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.home / "mlartifacts"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Where registered model folders are downloaded to (one folder per name/version)."""
+        return self.home / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def probes_dir(self) -> Path:
+        return self.home / "probes"
+
+    @property
+    def effective_tracking_uri(self) -> str:
+        return self.tracking_uri or f"sqlite:///{self.mlflow_db_path}"
+
+    @property
+    def effective_registry_uri(self) -> str:
+        return self.registry_uri or self.effective_tracking_uri
+
+    @property
+    def uses_default_mlflow_store(self) -> bool:
+        """True when MLflow lives in our own SQLite file (we then choose the artifact folder)."""
+        return self.tracking_uri is None
+
+    def storage_url(self) -> str:
+        """The URL handed to `storage.repository.AuditRepository`: explicit, so every worker agrees."""
+        return self.db_url or f"sqlite:///{self.home / 'audit.db'}"
+
+    def export_env(self) -> None:
+        """Make child processes and `storage/`'s own default agree with these settings.
+
+        Why: Prefect workers, Dask workers and `storage/` read the environment, not this object.
+        """
+        os.environ[ENV_HOME] = str(self.home)
+        if self.db_url:
+            os.environ[ENV_DB_URL] = self.db_url
+        if self.tracking_uri:
+            os.environ["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        if self.registry_uri:
+            os.environ["MLFLOW_REGISTRY_URI"] = self.registry_uri
+        if self.prefect_api_url:
+            os.environ["PREFECT_API_URL"] = self.prefect_api_url
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            data: Any = tomllib.loads(text)
+        elif path.suffix.lower() in {".yaml", ".yml"}:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"config file must end in .toml, .yaml or .yml: {path}")
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
+    except Exception as exc:  # yaml.YAMLError without importing yaml at module level
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
+    if isinstance(data, dict) and "mllm_audit" in data and isinstance(data["mllm_audit"], dict):
+        data = data["mllm_audit"]
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a table/mapping of settings")
+    known = {f.name for f in fields(Settings)} - {"config_file"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return data
+
+
+def _find_config_file(explicit: str | Path | None, home: Path) -> Path | None:
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG]).expanduser()
+    for name in ("config.toml", "config.yaml", "config.yml"):
+        candidate = home / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    if value is None:
+        return None
+    if name == "home":
+        return Path(str(value)).expanduser().resolve()
+    if name == "methods":
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError(f"'methods' from {source} must be a non-empty list of method names")
+        return tuple(str(v).strip() for v in value)
+    if name == "max_workers":
+        try:
+            number = int(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"'max_workers' from {source} must be an integer, got {value!r}") from exc
+        if number < 1:
+            raise ConfigError(f"'max_workers' from {source} must be >= 1, got {number}")
+        return number
+    if not isinstance(value, str):
+        raise ConfigError(f"'{name}' from {source} must be a string, got {type(value).__name__}")
+    return value.strip() or None
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Resolve settings: `overrides` (flags; None = not given) > environment > config file > defaults."""
+    env_home = os.environ.get(ENV_HOME)
+    provisional_home = Path(overrides["home"]).expanduser() if overrides.get("home") else default_home()
+    path = _find_config_file(config_file, provisional_home)
+    from_file = _read_config_file(path) if path else {}
+
+    values: dict[str, Any] = {}
+    for name, raw in from_file.items():
+        values[name] = _coerce(name, raw, str(path))
+    for name, env_key in _ENV_KEYS.items():
+        raw = os.environ.get(env_key)
+        if raw:
+            values[name] = _coerce(name, raw, f"${env_key}")
+    known = {f.name for f in fields(Settings)}
+    for name, raw in overrides.items():
+        if name not in known:
+            raise ConfigError(f"unknown setting: {name}")
+        if raw is not None:
+            values[name] = _coerce(name, raw, "the command line")
+    if "home" not in values:
+        values["home"] = (Path(env_home).expanduser() if env_home else default_home()).resolve()
+    values["config_file"] = path
+    return replace(Settings(), **values)

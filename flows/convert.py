@@ -1,0 +1,178 @@
+"""Conversion between the science layer's objects and storage records.
+
+Why here: `storage/` must not know torch or `auditors/`, and `auditors/` must not know the
+database; `flows/` is the only layer that sees both, so the mapping lives (once) in this module.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+
+from storage.records import (
+    GenerationRecord,
+    MetricRecord,
+    ModelVersionRecord,
+    ProbeRecord,
+    ProbeResult,
+    ProbeSetRecord,
+    TokenMapRecord,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from auditors.explanation import Explanation
+    from flows.registry import ResolvedModel
+
+_WORD_CHARS = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def normalise_word(word: str) -> str:
+    """Lower-case, punctuation stripped: how answer words are matched to probe object words."""
+    return _WORD_CHARS.sub("", word).lower()
+
+
+def model_version_record(resolved: "ResolvedModel") -> ModelVersionRecord:
+    return ModelVersionRecord(
+        id=None,
+        name=resolved.name,
+        version=str(resolved.version),
+        source_uri=resolved.source_uri,
+        weights_hash=resolved.weights_hash,
+        architecture=resolved.architecture,
+        run_id=resolved.run_id,
+        aliases=tuple(resolved.aliases),
+    )
+
+
+def _relative(path: Any, root: Path) -> str:
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            return candidate.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return candidate.as_posix()
+    return candidate.as_posix()
+
+
+def probe_set_records(probe_set: Any) -> tuple[ProbeSetRecord, list[ProbeRecord]]:
+    """An `auditors.probes.ProbeSet` as the probe-set record and its probe records."""
+    root = Path(probe_set.root)
+    probes = [
+        ProbeRecord(
+            probe_key=str(probe.id),
+            image_path=_relative(probe.image_path, root),
+            prompt=probe.prompt,
+            object_words=tuple(tuple(obj.words) for obj in (probe.objects or ())),
+        )
+        for probe in probe_set.probes
+    ]
+    record = ProbeSetRecord(
+        id=None,
+        name=probe_set.name,
+        version=str(probe_set.version),
+        content_hash=probe_set.content_hash,
+        description=getattr(probe_set, "description", "") or "",
+        n_probes=len(probes),
+        root=str(root),
+    )
+    return record, probes
+
+
+def _cell_fractions(mask: np.ndarray, grid_shape: tuple[int, int], content_box: tuple[int, int, int, int] | None) -> np.ndarray:
+    """Share of each vision-grid cell covered by a pixel mask (area averaging).
+
+    The mask covers the image; the image covers `content_box` of the grid (the whole grid except
+    for padded fixed-canvas models).
+    """
+    from PIL import Image
+
+    grid_h, grid_w = grid_shape
+    x0, y0, x1, y1 = content_box if content_box else (0, 0, grid_w, grid_h)
+    box_w, box_h = max(1, x1 - x0), max(1, y1 - y0)
+    pixels = Image.fromarray((np.asarray(mask, dtype=bool) * 255).astype(np.uint8))
+    cells = np.asarray(pixels.resize((box_w, box_h), Image.Resampling.BOX), dtype=np.float32) / 255.0
+    fractions = np.zeros(grid_shape, dtype=np.float32)
+    fractions[y0 : y0 + box_h, x0 : x0 + box_w] = cells[: grid_h - y0, : grid_w - x0]
+    return fractions
+
+
+def _token_objects(explanation: "Explanation", probe: Any) -> dict[int, int]:
+    """Generated-token index -> index of the probe object whose words include the token's word."""
+    word_to_object: dict[str, int] = {}
+    for index, obj in enumerate(probe.objects or ()):
+        for word in obj.words:
+            word_to_object.setdefault(normalise_word(word), index)
+    mapping: dict[int, int] = {}
+    for token_index, word_number in enumerate(explanation.word_index):
+        if 0 <= word_number < len(explanation.words):
+            obj = word_to_object.get(normalise_word(explanation.words[word_number]))
+            if obj is not None:
+                mapping[token_index] = obj
+    return mapping
+
+
+def explanation_to_probe_result(
+    explanation: "Explanation",
+    probe: Any,
+    metric_values: Iterable[Any],
+    methods: Iterable[str] | None = None,
+) -> ProbeResult:
+    """Everything one probe produced, as the records stored in one transaction.
+
+    `metric_values`: `auditors.metrics.MetricValue`s (method, metric, value, direction, word,
+    metric_version). `methods` limits which maps are stored (default: all in the explanation).
+    """
+    generation = GenerationRecord(
+        probe_key=str(probe.id),
+        prompt=explanation.prompt,
+        text=explanation.answer,
+        token_ids=tuple(int(t) for t in explanation.token_ids),
+        tokens=tuple(explanation.tokens),
+        word_index=tuple(int(w) for w in explanation.word_index),
+    )
+    grid = tuple(int(v) for v in explanation.grid_shape)
+    token_objects = _token_objects(explanation, probe)
+    object_cells: dict[int, np.ndarray] = {}
+    for obj in set(token_objects.values()):
+        if getattr(probe.objects[obj], "mask_path", None):
+            object_cells[obj] = _cell_fractions(probe.load_mask(obj), grid, explanation.content_box)
+    wanted = list(methods) if methods is not None else list(explanation.maps)
+    maps: list[TokenMapRecord] = []
+    for method in wanted:
+        stack = np.asarray(explanation.maps[method], dtype=np.float32)
+        for token_index in range(stack.shape[0]):
+            values = stack[token_index]
+            peak = np.unravel_index(int(np.argmax(values)), values.shape) if values.size else None
+            mass_in_mask = None
+            cells = object_cells.get(token_objects.get(token_index, -1))
+            if cells is not None and cells.shape == values.shape:
+                total = float(np.clip(values, 0, None).sum())
+                mass_in_mask = float((np.clip(values, 0, None) * cells).sum() / total) if total > 0 else 0.0
+            maps.append(
+                TokenMapRecord(
+                    probe_key=str(probe.id),
+                    token_index=token_index,
+                    token_text=explanation.tokens[token_index] if token_index < len(explanation.tokens) else "",
+                    word_index=int(explanation.word_index[token_index]) if token_index < len(explanation.word_index) else -1,
+                    method=method,
+                    map=values,
+                    peak=(int(peak[0]), int(peak[1])) if peak is not None and len(peak) == 2 else None,
+                    mass_in_mask=mass_in_mask,
+                )
+            )
+    metrics = [
+        MetricRecord(
+            method=value.method,
+            metric=value.metric,
+            value=float(value.value),
+            direction=value.direction,
+            metric_version=str(getattr(value, "metric_version", "1") or "1"),
+            probe_key=str(probe.id),
+            word=getattr(value, "word", None),
+        )
+        for value in metric_values
+    ]
+    return ProbeResult(probe_key=str(probe.id), generation=generation, maps=maps, metrics=metrics)

@@ -1,0 +1,51 @@
+"""What an audit returns to its caller (the CLI, a parent flow, a test).
+
+Why a typed object: the command line needs the verdict, its reason and the report path even when
+the flow ends in a failed state (a regression), and Prefect needs something small and picklable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flows.registry import ResolvedModel
+
+OutcomeVerdict = Literal["pass", "warn", "fail", "none"]
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """The result of `audit_model_version`.
+
+    `verdict` is "none" when there was no baseline to compare with (the run is then a reference
+    audit, e.g. of the champion itself). `n_explained` counts probes explained by THIS invocation;
+    `n_resumed` those found already stored (a resumed or repeated run).
+    """
+
+    run_id: int
+    model: ResolvedModel
+    probe_set_name: str
+    probe_set_version: str
+    probe_set_hash: str
+    methods: tuple[str, ...]
+    verdict: OutcomeVerdict
+    reason: str
+    n_probes: int
+    n_explained: int
+    n_resumed: int
+    reasons: tuple[str, ...] = ()
+    baseline_run_id: int | None = None
+    baseline_uri: str | None = None
+    report_html: str | None = None
+    report_json: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == "fail"
+
+    def summary_line(self) -> str:
+        target = f"{self.model.name} v{self.model.version}"
+        against = f" vs {self.baseline_uri}" if self.baseline_uri else ""
+        return f"{target}{against}: {self.verdict.upper()} - {self.reason}"

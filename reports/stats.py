@@ -1,0 +1,69 @@
+"""Probe-level bootstrap confidence intervals.
+
+Why here and why clustered: a report shows each version's metric means with a CI, and
+`flows/regression.py` shows the paired candidate-minus-baseline deltas with a CI. Both must
+resample the same unit: probes. Words of one probe share an image and a caption, so they are not
+independent; resampling them as if they were would make intervals far too narrow. Each probe
+therefore contributes the sum and the count of its values, a bootstrap replicate draws probes with
+replacement, and its statistic is the pooled mean of all values in the drawn probes. `reports/`
+owns the function because reports may not import `flows/`; the flows reuse it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MeanCI:
+    """A pooled mean over values grouped by probe, with its percentile bootstrap interval."""
+
+    mean: float
+    low: float
+    high: float
+    n_values: int
+    n_probes: int
+
+
+def stable_seed(seed: int, *labels: str) -> np.random.Generator:
+    """A generator seeded by `seed` and labels, so one metric's CI does not depend on the order
+    in which the other metrics were computed."""
+    label_hash = zlib.crc32("\x1f".join(labels).encode("utf-8"))
+    return np.random.default_rng([int(seed), int(label_hash)])
+
+
+def cluster_bootstrap_mean(
+    values_by_probe: list[np.ndarray] | list[list[float]],
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    rng: np.random.Generator,
+) -> MeanCI:
+    """Pooled mean of all values and its bootstrap CI, resampling probes (clusters).
+
+    `values_by_probe` holds one array per probe (each with at least one finite value).
+    With a single probe the interval collapses to the mean: there is nothing to resample.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be positive, got {n_resamples}")
+    groups = [np.asarray(v, dtype=np.float64) for v in values_by_probe]
+    groups = [g[np.isfinite(g)] for g in groups]
+    groups = [g for g in groups if g.size]
+    if not groups:
+        raise ValueError("no finite values to average")
+    sums = np.array([g.sum() for g in groups])
+    counts = np.array([g.size for g in groups], dtype=np.float64)
+    mean = float(sums.sum() / counts.sum())
+    n_probes = len(groups)
+    if n_probes == 1:
+        return MeanCI(mean, mean, mean, int(counts.sum()), 1)
+    draws = rng.integers(0, n_probes, size=(n_resamples, n_probes))
+    replicate_means = sums[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(replicate_means, [alpha, 1.0 - alpha])
+    return MeanCI(mean, float(low), float(high), int(counts.sum()), n_probes)

@@ -1,0 +1,72 @@
+"""Small builders shared by the flows tests: probe set folders and converted probe results.
+
+Why hand-built here: validation and conversion tests must not depend on the demo generator's
+output, and each test needs to break one specific thing in an otherwise valid folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from storage.records import GenerationRecord, MetricRecord, ProbeResult, TokenMapRecord
+
+
+def write_probe_set(root: Path, n: int = 3, size: tuple[int, int] = (56, 56), name: str = "tiny") -> Path:
+    """A valid DESIGN.md §6 probe set: n probes, one object with a mask each."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "images").mkdir(exist_ok=True)
+    (root / "masks").mkdir(exist_ok=True)
+    (root / "probeset.yaml").write_text(
+        f"name: {name}\nversion: '1'\ndescription: test set\ndefault_prompt: Describe the image.\n"
+    )
+    lines = []
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        key = f"p{i:03d}"
+        pixels = rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / "images" / f"{key}.png")
+        mask = np.zeros((size[1], size[0]), dtype=np.uint8)
+        mask[: size[1] // 2, : size[0] // 2] = 255
+        Image.fromarray(mask).save(root / "masks" / f"{key}_0.png")
+        lines.append(
+            {
+                "id": key,
+                "image": f"images/{key}.png",
+                "prompt": "Describe the image.",
+                "objects": [{"words": ["red", "circle"], "mask": f"masks/{key}_0.png"}],
+            }
+        )
+    (root / "probes.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return root
+
+
+def rewrite_manifest(root: Path, edit) -> None:
+    """Apply `edit(list_of_entries)` to probes.jsonl in place."""
+    entries = [json.loads(line) for line in (root / "probes.jsonl").read_text().splitlines() if line.strip()]
+    edit(entries)
+    (root / "probes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+
+
+def probe_result(key: str = "p000", n_tokens: int = 3, methods=("tam", "msea_arc"), grid=(4, 4)) -> ProbeResult:
+    """A consistent converted result: one map per token x method on one grid."""
+    rng = np.random.default_rng(1)
+    generation = GenerationRecord(
+        probe_key=key,
+        prompt="Describe the image.",
+        text=" ".join(f"w{i}" for i in range(n_tokens)),
+        token_ids=tuple(range(n_tokens)),
+        tokens=tuple(f"w{i}" for i in range(n_tokens)),
+        word_index=tuple(range(n_tokens)),
+    )
+    maps = [
+        TokenMapRecord(probe_key=key, token_index=t, token_text=f"w{t}", word_index=t, method=m,
+                       map=rng.random(grid).astype(np.float32))
+        for m in methods
+        for t in range(n_tokens)
+    ]
+    metrics = [MetricRecord(method=m, metric="obj_iou", value=0.5, direction="higher_is_better", probe_key=key) for m in methods]
+    return ProbeResult(probe_key=key, generation=generation, maps=maps, metrics=metrics)

@@ -1,0 +1,107 @@
+"""The mllm-audit command line: help everywhere, exit codes 0/1/2, one-line errors."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, app
+from tests.flows.helpers import write_probe_set
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """The CLI exports its settings to the environment (for workers); undo that after each test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+COMMANDS = [[], ["demo"], ["register"], ["audit"], ["watch"], ["explain"], ["probes"], ["probes", "validate"],
+            ["probes", "import-coco"], ["report"], ["db"], ["db", "upgrade"], ["train-demo"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_help_everywhere(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_usage_errors_exit_2():
+    assert runner.invoke(app, ["audit"]).exit_code == 2
+    assert runner.invoke(app, ["no-such-command"]).exit_code == 2
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, home):
+    probes = write_probe_set(tmp_path / "probes", n=2)
+    result = runner.invoke(app, ["audit", "runs:/abc", "--probes", str(probes)])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "not a registered-model URI" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["audit", "models:/x/1", "--probes", str(tmp_path / "nowhere")])
+    assert result.exit_code == EXIT_BAD_INPUT and "no probes.jsonl" in result.output
+    result = runner.invoke(app, ["register", str(tmp_path / "missing"), "--name", "x"])
+    assert result.exit_code == EXIT_BAD_INPUT and "model folder not found" in result.output
+
+
+def test_debug_shows_the_traceback(tmp_path, home):
+    result = runner.invoke(app, ["--debug", "register", str(tmp_path / "missing"), "--name", "x"])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "Traceback" in result.output
+
+
+def test_probes_validate(tmp_path, home):
+    good = write_probe_set(tmp_path / "good", n=2)
+    result = runner.invoke(app, ["probes", "validate", str(good)])
+    assert result.exit_code == EXIT_OK and "is valid" in result.output
+    (good / "images" / "p000.png").unlink()
+    result = runner.invoke(app, ["probes", "validate", str(good)])
+    assert result.exit_code == EXIT_BAD_INPUT and "image file exists" in result.output
+
+
+def test_db_upgrade_creates_the_default_database(home):
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert (home / "audit.db").is_file()
+
+
+def test_register_then_audit_exit_codes(saved_models, tmp_path, home, prefect_harness):
+    assert runner.invoke(app, ["register", str(saved_models["a"]), "--name", "cli-cap", "--alias", "champion"]).exit_code == 0
+    result = runner.invoke(app, ["register", str(saved_models["b"]), "--name", "cli-cap"])
+    assert result.exit_code == 0 and "models:/cli-cap/2" in result.output
+    probes = write_probe_set(tmp_path / "probes", n=3)
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["audit", "models:/cli-cap/2", "--probes", str(probes), "--methods", "tam",
+                                 "--out", str(out)])
+    # the champion (random weights, seed 0) and version 2 (seed 1) look at different places
+    assert result.exit_code == EXIT_REGRESSION, result.output
+    assert "verdict: FAIL" in result.output and str(out / "report.html") in result.output
+    assert (out / "report.html").is_file()
+    # the champion itself has no other baseline: a reference audit passes
+    result = runner.invoke(app, ["audit", "models:/cli-cap@champion", "--probes", str(probes), "--methods", "tam"])
+    assert result.exit_code == EXIT_OK, result.output
+    run_id = int(result.output.split("audit run ")[1].split(":")[0])
+    result = runner.invoke(app, ["report", str(run_id), "--out", str(tmp_path / "again")])
+    assert result.exit_code == EXIT_OK and (tmp_path / "again" / "report.html").is_file()
+
+
+def test_explain_writes_data_and_pngs(saved_models, tmp_path, home):
+    probes = write_probe_set(tmp_path / "probes", n=1)
+    out = tmp_path / "explained"
+    result = runner.invoke(app, ["explain", "--model", str(saved_models["a"]), "--image",
+                                 str(probes / "images" / "p000.png"), "--prompt", "describe the image",
+                                 "--out", str(out), "--methods", "tam"])
+    assert result.exit_code == EXIT_OK, result.output
+    import json
+
+    import numpy as np
+
+    meta = json.loads((out / "explanation.json").read_text())
+    maps = np.load(out / "explanation.npz")["map_tam"]
+    assert maps.shape[0] == len(meta["tokens"]) > 0
+    assert len(list(out.glob("tam_*.png"))) == len(meta["tokens"])

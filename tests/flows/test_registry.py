@@ -1,0 +1,99 @@
+"""MLflow registry: register a saved folder, resolve by version and alias, load, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.errors import ModelNotFoundError, UnsupportedRegisteredModelError
+from flows.registry import (
+    list_versions,
+    load_model,
+    parse_model_uri,
+    register_model,
+    resolve_model,
+    weights_hash,
+)
+from tests.flows.conftest import make_unsupported_copy
+
+
+def test_register_resolve_and_load_by_version_and_alias(saved_models, settings):
+    first = register_model(saved_models["a"], "captioner", alias="champion", settings=settings)
+    second = register_model(saved_models["b"], "captioner", alias="candidate", settings=settings)
+    assert (first.version, second.version) == ("1", "2")
+    assert first.weights_hash == weights_hash(saved_models["a"]) != second.weights_hash
+    assert first.architecture == "Qwen2VLForConditionalGeneration"
+
+    by_alias = resolve_model("models:/captioner@candidate", settings)
+    assert by_alias.version == "2" and by_alias.run_id == second.run_id
+    assert "candidate" in by_alias.aliases
+    assert by_alias.local_dir is not None and weights_hash(by_alias.local_dir) == second.weights_hash
+    assert by_alias.local_dir.is_relative_to(settings.model_cache_dir)
+
+    model, processor, resolved = load_model("models:/captioner/1", settings)
+    assert type(model).__name__ == "Qwen2VLForConditionalGeneration"
+    assert resolved.weights_hash == first.weights_hash and resolved.aliases == ("champion",)
+    assert processor is not None
+    assert (settings.home / "mlflow.db").is_file()
+
+
+def test_registering_the_same_weights_again_reuses_the_version(saved_models, settings):
+    first = register_model(saved_models["a"], "captioner", settings=settings)
+    again = register_model(saved_models["a"], "captioner", alias="champion", settings=settings)
+    assert again.version == first.version
+    assert [v.version for v in list_versions("captioner", settings)] == ["1"]
+    forced = register_model(saved_models["a"], "captioner", settings=settings, reuse_existing=False)
+    assert forced.version == "2"
+
+
+def test_missing_model_version_and_alias_are_named(saved_models, settings):
+    register_model(saved_models["a"], "captioner", settings=settings)
+    with pytest.raises(ModelNotFoundError, match="no registered model named 'nope'"):
+        resolve_model("models:/nope/1", settings)
+    with pytest.raises(ModelNotFoundError, match="version 7"):
+        resolve_model("models:/captioner/7", settings)
+    with pytest.raises(ModelNotFoundError, match="alias 'champion'"):
+        resolve_model("models:/captioner@champion", settings)
+    with pytest.raises(ModelNotFoundError, match="not a registered-model URI"):
+        parse_model_uri("runs:/abc/model")
+
+
+def test_unsupported_folders_are_refused_before_registering(saved_models, settings, tmp_path):
+    bad = make_unsupported_copy(saved_models["a"], tmp_path / "bert")
+    with pytest.raises(UnsupportedRegisteredModelError, match="BertForMaskedLM.*supported: .*Qwen2VL"):
+        register_model(bad, "captioner", settings=settings)
+    no_weights = tmp_path / "no-weights"
+    no_weights.mkdir()
+    (no_weights / "config.json").write_text(open(saved_models["a"] / "config.json").read())
+    with pytest.raises(UnsupportedRegisteredModelError, match="safetensors"):
+        register_model(no_weights, "captioner", settings=settings)
+    with pytest.raises(UnsupportedRegisteredModelError, match="not found"):
+        register_model(tmp_path / "missing", "captioner", settings=settings)
+
+
+def test_a_version_registered_outside_mllm_audit_is_refused(saved_models, settings):
+    import mlflow
+
+    from flows.registry import _client
+
+    _client(settings)
+
+    class Echo(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    with mlflow.start_run():
+        mlflow.pyfunc.log_model(name="m", python_model=Echo(), registered_model_name="other", pip_requirements=["mlflow"])
+    with pytest.raises(UnsupportedRegisteredModelError, match="not registered by mllm-audit"):
+        resolve_model("models:/other/1", settings)
+
+
+def test_tracking_uri_from_environment_is_honoured(saved_models, home, tmp_path, monkeypatch):
+    from flows.config import load_settings
+
+    uri = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    settings = load_settings()
+    assert settings.effective_tracking_uri == uri
+    register_model(saved_models["a"], "captioner", settings=settings)
+    assert (tmp_path / "elsewhere.db").is_file()
+    assert not (home / "mlflow.db").exists()

@@ -1,0 +1,110 @@
+"""Bad URLs, unreachable servers and the default location: clear one-line errors, nothing written."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from storage.engine import default_database_url, parse_database_url
+from storage.errors import DatabaseUnreachableError, InvalidDatabaseURLError, StorageError
+from storage.migrate import upgrade
+from storage.repository import AuditRepository
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("not a url", "cannot parse database URL"),
+        ("", "empty database URL"),
+        ("mysql://u:p@localhost/db", "unsupported database backend 'mysql'"),
+        ("postgresql+asyncpg://u@localhost/db", "unsupported PostgreSQL driver 'asyncpg'"),
+        ("postgresql+psycopg://u@localhost", "names no database"),
+        ("sqlite+aiosqlite:///x.db", "unsupported SQLite driver"),
+    ],
+)
+def test_bad_urls_get_a_clear_message(url: str, fragment: str) -> None:
+    with pytest.raises(InvalidDatabaseURLError, match=fragment) as excinfo:
+        AuditRepository(url)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_password_never_appears_in_messages() -> None:
+    with pytest.raises(InvalidDatabaseURLError) as excinfo:
+        AuditRepository("mysql://user:hunter2@localhost/db")
+    assert "hunter2" not in str(excinfo.value)
+
+
+def test_missing_sqlite_folder_is_not_created(tmp_path: Path) -> None:
+    target = tmp_path / "nope" / "audit.db"
+    with pytest.raises(InvalidDatabaseURLError, match="does not exist"):
+        AuditRepository(f"sqlite:///{target}")
+    assert not target.parent.exists()
+
+
+def test_a_file_that_is_not_a_database_is_reported_and_left_alone(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.db"
+    bogus.write_bytes(b"these are my notes, not a database" * 100)
+    before = bogus.read_bytes()
+    with pytest.raises(DatabaseUnreachableError, match="not a database"):
+        AuditRepository(f"sqlite:///{bogus}")
+    assert bogus.read_bytes() == before
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_postgresql_server_fails_fast_with_one_line() -> None:
+    pytest.importorskip("psycopg", reason="psycopg is an optional dependency ([postgres] extra)")
+    url = f"postgresql+psycopg://audit:secret@127.0.0.1:{_closed_port()}/audit"
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnreachableError, match=r"cannot use database postgresql\+psycopg://audit:\*\*\*@127\.0\.0\.1") as excinfo:
+        AuditRepository(url)
+    assert "\n" not in str(excinfo.value) and "secret" not in str(excinfo.value)
+    assert time.monotonic() - started < 30
+    with pytest.raises(DatabaseUnreachableError):
+        upgrade(url)
+
+
+def test_postgres_scheme_aliases_use_psycopg() -> None:
+    assert parse_database_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert parse_database_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+
+
+def test_default_url_lives_in_mllm_audit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home-dir"
+    monkeypatch.delenv("MLLM_AUDIT_DB_URL", raising=False)
+    monkeypatch.setenv("MLLM_AUDIT_HOME", str(home))
+    assert default_database_url() == f"sqlite:///{home / 'audit.db'}"
+    with AuditRepository() as repo:
+        assert repo.backend == "sqlite"
+    assert (home / "audit.db").is_file()  # the home folder is created for the default database only
+
+
+def test_env_url_overrides_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    chosen = tmp_path / "chosen.db"
+    monkeypatch.setenv("MLLM_AUDIT_HOME", str(tmp_path / "unused"))
+    monkeypatch.setenv("MLLM_AUDIT_DB_URL", f"sqlite:///{chosen}")
+    with AuditRepository():
+        pass
+    assert chosen.is_file() and not (tmp_path / "unused").exists()
+
+
+def test_every_storage_error_is_a_storage_error() -> None:
+    import storage.errors as errors
+
+    classes = [obj for obj in vars(errors).values() if isinstance(obj, type) and issubclass(obj, Exception)]
+    assert all(issubclass(cls, StorageError) for cls in classes)
+
+
+def test_sqlite_is_in_wal_mode_with_a_busy_timeout(tmp_path: Path) -> None:
+    with AuditRepository(f"sqlite:///{tmp_path / 'a.db'}") as repo:
+        with repo.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
