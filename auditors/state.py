@@ -8,6 +8,7 @@ from generation; prompt tokens: one row each).
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 
 import numpy as np
@@ -39,6 +40,7 @@ class ExplainState:
         self._prepared_at: dict[float, PreparedInput] = {1.0: prepared}
         self._vision_at: dict[float, object] = {}
         self._record_maps_at: dict[float, np.ndarray] = {}
+        self.forward_seconds = 0.0  # time spent in model forwards after generation (extra scales, replays)
         special = set(getattr(processor.tokenizer, "all_special_ids", []) or [])
         prompt_pos = prepared.prompt_positions if settings.include_prompt_context else np.zeros(0, dtype=np.int64)
         self.prompt_positions = np.asarray(prompt_pos, dtype=np.int64)
@@ -97,7 +99,10 @@ class ExplainState:
         if scale == 1.0:
             return self.capture.hidden[: self.n_input]
         if scale not in self._vision_at:
-            self._vision_at[scale] = self.adapter.prompt_hidden_states(self.model, self.prepared_at(scale)).float()
+            prepared = self.prepared_at(scale)
+            t0 = time.perf_counter()
+            self._vision_at[scale] = self.adapter.prompt_hidden_states(self.model, prepared).float()
+            self.forward_seconds += time.perf_counter() - t0
         return self._vision_at[scale]
 
     def record_maps_at(self, scale: float) -> np.ndarray:
@@ -162,7 +167,9 @@ class ExplainState:
             if scale == 1.0:
                 continue
             prepared = self.prepared_at(scale)
+            t0 = time.perf_counter()
             logits = teacher_forced_logits(self.model, self.adapter, prepared, self.capture.generated_ids)
+            self.forward_seconds += time.perf_counter() - t0
             lists = [torch.topk(logits, k, dim=-1).indices.cpu().numpy()]
             if self.n_prompt:
                 hidden = self.hidden_at(scale)

@@ -41,7 +41,7 @@ class SyntheticModelSpec:
     extra_vocab: int = 0  # adds words "w0", "w1", ... to reach a realistic vocabulary size
     image_px: int = 112  # Qwen: max side of the processor's pixel budget; fixed-canvas families: canvas side
     attn_implementation: str = "sdpa"
-    tie_word_embeddings: bool = False  # True halves the memory of a large-vocabulary model
+    tie_word_embeddings: bool | None = None  # None: the family's default; True halves a big vocabulary's memory
 
 
 def build_word_tokenizer(specials: Sequence[str], words: Sequence[str] = DEFAULT_WORDS, extra_vocab: int = 0,
@@ -128,8 +128,9 @@ def _build_qwen(family: str, spec: SyntheticModelSpec):
             temporal_patch_size=2, window_size=56, fullatt_block_indexes=[spec.vision_depth - 1]), **common)
         cls = Qwen2_5_VLForConditionalGeneration
     cfg._attn_implementation = spec.attn_implementation
-    cfg.tie_word_embeddings = spec.tie_word_embeddings
-    cfg.get_text_config().tie_word_embeddings = spec.tie_word_embeddings
+    if spec.tie_word_embeddings is not None:
+        cfg.tie_word_embeddings = spec.tie_word_embeddings
+        cfg.get_text_config().tie_word_embeddings = spec.tie_word_embeddings
     model = cls(cfg).eval()
     return model, processor
 
@@ -151,8 +152,9 @@ def _build_llava(spec: SyntheticModelSpec):
         num_attention_heads=spec.vision_heads, image_size=px, patch_size=patch),
         text_config=LlamaConfig(**text), image_token_index=ids["<image>"], image_seq_length=(px // patch) ** 2)
     cfg._attn_implementation = spec.attn_implementation
-    cfg.tie_word_embeddings = spec.tie_word_embeddings
-    cfg.get_text_config().tie_word_embeddings = spec.tie_word_embeddings
+    if spec.tie_word_embeddings is not None:
+        cfg.tie_word_embeddings = spec.tie_word_embeddings
+        cfg.get_text_config().tie_word_embeddings = spec.tie_word_embeddings
     model = LlavaForConditionalGeneration(cfg).eval()
     return model, processor
 
@@ -178,7 +180,8 @@ def _build_internvl(spec: SyntheticModelSpec):
         text_config=Qwen2Config(**text), image_token_id=ids["<IMG_CONTEXT>"], image_seq_length=seq_len,
         downsample_ratio=0.5)
     cfg._attn_implementation = spec.attn_implementation
-    cfg.tie_word_embeddings = spec.tie_word_embeddings
-    cfg.get_text_config().tie_word_embeddings = spec.tie_word_embeddings
+    if spec.tie_word_embeddings is not None:
+        cfg.tie_word_embeddings = spec.tie_word_embeddings
+        cfg.get_text_config().tie_word_embeddings = spec.tie_word_embeddings
     model = InternVLForConditionalGeneration(cfg).eval()
     return model, processor

@@ -146,8 +146,8 @@ def _sizes(repo: AuditRepository, url: str, n_cells: int) -> dict[str, float]:
     raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     try:
         rows = raw.execute(
-            "SELECT name, sum(pgsize) FROM dbstat WHERE name IN ('token_attributions', "
-            "'sqlite_autoindex_token_attributions_1') GROUP BY name"
+            "SELECT name, sum(pgsize) FROM dbstat WHERE name = 'token_attributions' "
+            "OR name LIKE 'sqlite_autoindex_token_attributions%' GROUP BY name"
         ).fetchall()
         out["table_bytes_per_cell"] = sum(size for _, size in rows) / n_cells
     except sqlite3.OperationalError:  # SQLite built without the dbstat table

@@ -81,6 +81,7 @@ def _prepare_environment() -> None:
         # and task logs still reach the Prefect API/UI, and the CLI prints its own one-line outcome.
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     for noisy in ("mlflow", "alembic", "great_expectations", "httpx", "transformers"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
@@ -384,30 +385,25 @@ def probes_validate(folder: Path = typer.Argument(..., help="Probe set folder.")
 
 @probes_app.command("import-coco")
 def probes_import_coco(
-    instances: Path = typer.Option(..., "--instances", help="COCO instances JSON."),
-    captions: Optional[Path] = typer.Option(None, "--captions", help="COCO captions JSON."),
+    instances: Path = typer.Option(..., "--instances", help="COCO instances JSON (boxes/segmentations)."),
     images: Path = typer.Option(..., "--images", help="Folder of the COCO images."),
     out: Path = typer.Option(..., "--out", help="Probe set folder to write."),
+    captions: Optional[Path] = typer.Option(None, "--captions", help="COCO captions JSON (optional)."),
     name: str = typer.Option("coco", "--name", help="Probe set name."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="At most this many images."),
-    prompt: Optional[str] = typer.Option(None, "--prompt", help="Prompt for every probe."),
+    version: str = typer.Option("1", "--version", help="Probe set version."),
+    prompt: str = typer.Option("Describe the image.", "--prompt", help="Prompt of every probe."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Keep the first N images."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing probe set folder."),
 ) -> None:
-    """Build a probe set from COCO annotations (instances + captions) and images."""
+    """Build a probe set (images, masks, probes.jsonl) from COCO-format annotation files."""
 
     def body() -> int:
         _settings()
-        import inspect
-
         from auditors.probes.coco import import_coco
 
-        offered = {"instances": instances, "instances_json": instances, "captions": captions,
-                   "captions_json": captions, "images": images, "image_dir": images, "images_dir": images,
-                   "dest": out, "out_dir": out, "output": out, "name": name, "limit": limit, "max_images": limit,
-                   "prompt": prompt}
-        parameters = inspect.signature(import_coco).parameters
-        kwargs = {k: v for k, v in offered.items() if k in parameters and v is not None}
-        result = import_coco(**kwargs)
-        typer.echo(f"wrote probe set {result if result is not None else out}")
+        probe_set = import_coco(instances, captions, images, out, name=name, version=version, prompt=prompt,
+                                limit=limit, overwrite=overwrite)
+        typer.echo(f"wrote probe set {probe_set.name}@{probe_set.version} ({len(probe_set.probes)} probes) to {out}")
         return EXIT_OK
 
     raise typer.Exit(_run_guarded(body))

@@ -93,8 +93,15 @@ class Settings:
         return self.tracking_uri is None
 
     def storage_url(self) -> str:
-        """The URL handed to `storage.repository.AuditRepository`: explicit, so every worker agrees."""
-        return self.db_url or f"sqlite:///{self.home / 'audit.db'}"
+        """The URL handed to `storage.repository.AuditRepository`: explicit, so every worker agrees.
+
+        The default SQLite file's folder (the data directory) is created here, as storage only
+        creates it for its own implicit default.
+        """
+        if self.db_url:
+            return self.db_url
+        self.home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.home / 'audit.db'}"
 
     def export_env(self) -> None:
         """Make child processes and `storage/`'s own default agree with these settings.

@@ -214,7 +214,12 @@ def load_report_data(
     probes = list(repo.list_probes(run.probe_set_id))
     all_comparisons = list(repo.get_comparisons(run_id))
     if baseline_run_id is None and all_comparisons:
-        baseline_run_id = all_comparisons[-1].baseline_run_id
+        latest = max(
+            all_comparisons,
+            key=lambda c: (getattr(c, "created_at", None) or datetime.min.replace(tzinfo=timezone.utc),
+                           c.id or 0),
+        )
+        baseline_run_id = latest.baseline_run_id
     comparisons = [c for c in all_comparisons if c.baseline_run_id == baseline_run_id]
 
     baseline_run = baseline_model = None

@@ -7,8 +7,8 @@ high byte (sign, exponent, top mantissa bits: few distinct values, strongly skew
 byte (the rest of the mantissa: close to noise). Only the high-byte plane goes through deflate;
 the low-byte plane is appended raw, because compressing noise gains nothing and costs most of the
 time (measured: same size at 16x16, 3x faster). Run-length strategy: no string matching (useless
-on small noisy inputs), but runs of zeros still collapse. Measured on smooth-blob maps: ~1.68
-bytes/cell at 16x16 and ~1.60 at 32x32.
+on small noisy inputs), but runs of zeros still collapse. Measured on smooth-blob maps, header
+included: ~1.70 bytes/cell at 16x16 and ~1.61 at 32x32 (benchmarks/storage.py).
 
 Blob layout, self-describing so a blob can be decoded without its row:
 
@@ -50,14 +50,17 @@ def _check(maps: np.ndarray) -> np.ndarray:
         raise MapEncodingError(f"map shape {(rows, cols)} is outside 1..{_MAX_SIDE} per side")
     if maps.dtype.kind not in "fiu" and maps.dtype.kind != "b":
         raise MapEncodingError(f"map dtype {maps.dtype} is not numeric")
-    if maps.dtype.kind == "f" and not np.isfinite(maps).all():
-        raise MapEncodingError("map holds NaN or infinite values; storage only keeps finite maps")
-    if maps.size and float(np.abs(maps).max()) > _F16_MAX:
+    with np.errstate(over="ignore", invalid="ignore"):
+        cells = np.ascontiguousarray(maps, dtype=_DTYPE)
+    # one pass over the small float16 copy; the input is only searched to word the error
+    if not np.isfinite(cells).all():
+        if maps.dtype.kind == "f" and not np.isfinite(maps).all():
+            raise MapEncodingError("map holds NaN or infinite values; storage only keeps finite maps")
         raise MapEncodingError(
             f"map values up to {float(np.abs(maps).max()):.4g} overflow float16 (max {_F16_MAX:g}); "
             "normalise the map before storing it"
         )
-    return np.ascontiguousarray(maps, dtype=_DTYPE)
+    return cells
 
 
 def _deflate_params(n_cells: int) -> tuple[int, int]:

@@ -132,24 +132,28 @@ class Generation(Base):
 
 
 class TokenAttribution(Base):
-    """One token's attribution map by one method, encoded by `storage.encoding`, with summaries."""
+    """One token's attribution map by one method, encoded by `storage.encoding`, with summaries.
+
+    The natural key is the primary key (no surrogate id): this table holds almost all the rows of
+    an audit, and on PostgreSQL a second index plus an id column cost ~0.1 byte per map cell. The
+    token's text and word index live once in `generations` (tokens, word_index), not once per map
+    and method; the repository checks them on write and fills them in on read.
+    Columns are ordered fixed-width first, widest alignment last among them, so PostgreSQL pads
+    nothing between them.
+    """
 
     __tablename__ = "token_attributions"
-    __table_args__ = (UniqueConstraint("run_id", "probe_id", "method", "token_index"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("audit_runs.id", ondelete="CASCADE"))
-    probe_id: Mapped[int] = mapped_column(ForeignKey("probes.id"))
-    method: Mapped[str] = mapped_column(String(32))
-    token_index: Mapped[int] = mapped_column(Integer)
-    token_text: Mapped[str] = mapped_column(Text)
-    word_index: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[int] = mapped_column(ForeignKey("audit_runs.id", ondelete="CASCADE"), primary_key=True)
+    probe_id: Mapped[int] = mapped_column(ForeignKey("probes.id"), primary_key=True)
+    token_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(32), primary_key=True)
     grid_rows: Mapped[int] = mapped_column(SmallInteger)
     grid_cols: Mapped[int] = mapped_column(SmallInteger)
-    map_data: Mapped[bytes] = mapped_column(LargeBinary)
     peak_row: Mapped[int | None] = mapped_column(SmallInteger)
     peak_col: Mapped[int | None] = mapped_column(SmallInteger)
     mass_in_mask: Mapped[float | None] = mapped_column(Float)
+    map_data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Metric(Base):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.encoding import decode_map, encode_maps
 from storage.engine import ENV_DB_URL, make_engine, parse_database_url, safe_url
-from storage.errors import IdentityConflictError, NotFoundError, StorageError, StorageInputError
+from storage.errors import IdentityConflictError, MapEncodingError, NotFoundError, StorageError, StorageInputError
 from storage.hashing import canonical_config, config_hash
 from storage.migrate import ensure_schema, unreachable_error
 from storage.models import (
@@ -573,10 +573,8 @@ class AuditRepository:
         """Token maps of a run (float16 arrays), ordered by probe key, method and token index."""
         query = (
             select(
-                Probe.probe_key,
+                TokenAttribution.probe_id,
                 TokenAttribution.token_index,
-                TokenAttribution.token_text,
-                TokenAttribution.word_index,
                 TokenAttribution.method,
                 TokenAttribution.map_data,
                 TokenAttribution.peak_row,
@@ -587,26 +585,36 @@ class AuditRepository:
             .where(TokenAttribution.run_id == run_id)
             .order_by(Probe.probe_key, TokenAttribution.method, TokenAttribution.token_index)
         )
+        tokens_query = (
+            select(Generation.probe_id, Probe.probe_key, Generation.tokens, Generation.word_index)
+            .join(Probe, Probe.id == Generation.probe_id)
+            .where(Generation.run_id == run_id)
+        )
         if probe_key is not None:
             query = query.where(Probe.probe_key == probe_key)
+            tokens_query = tokens_query.where(Probe.probe_key == probe_key)
         if method is not None:
             query = query.where(TokenAttribution.method == method)
         with self._transaction() as session:
             self._run_row(session, run_id)
+            answers = {pid: (key, tokens, words) for pid, key, tokens, words in session.execute(tokens_query)}
             rows = session.execute(query).all()
-        return [
-            TokenMapRecord(
-                probe_key=key,
-                token_index=token_index,
-                token_text=token_text,
-                word_index=word_index,
-                method=meth,
-                map=decode_map(blob),
-                peak=None if peak_row is None else (peak_row, peak_col),
-                mass_in_mask=mass,
+        out = []
+        for probe_id, token_index, meth, blob, peak_row, peak_col, mass in rows:
+            key, tokens, words = answers[probe_id]
+            out.append(
+                TokenMapRecord(
+                    probe_key=key,
+                    token_index=token_index,
+                    token_text=tokens[token_index],
+                    word_index=words[token_index],
+                    method=meth,
+                    map=decode_map(blob),
+                    peak=None if peak_row is None else (peak_row, peak_col),
+                    mass_in_mask=mass,
+                )
             )
-            for key, token_index, token_text, word_index, meth, blob, peak_row, peak_col, mass in rows
-        ]
+        return out
 
     def get_metrics(self, run_id: int, aggregate_only: bool = False) -> list[MetricRecord]:
         """Metrics of a run: aggregates first, then per probe (by key), each by method and metric."""
@@ -749,6 +757,12 @@ def _validate_result(result: ProbeResult) -> None:
             raise StorageInputError(
                 f"probe {key!r}: map for token {m.token_index} but the answer has {n_tokens} tokens"
             )
+        if m.token_text != gen.tokens[m.token_index] or m.word_index != gen.word_index[m.token_index]:
+            raise StorageInputError(
+                f"probe {key!r}: {m.method} map of token {m.token_index} says ({m.token_text!r}, word "
+                f"{m.word_index}) but the generation has ({gen.tokens[m.token_index]!r}, word "
+                f"{gen.word_index[m.token_index]})"
+            )
         if (m.method, m.token_index) in seen:
             raise StorageInputError(f"probe {key!r}: two {m.method} maps for token {m.token_index}")
         seen.add((m.method, m.token_index))
@@ -765,16 +779,14 @@ def _validate_result(result: ProbeResult) -> None:
 _MAP_COLUMNS = (
     "run_id",
     "probe_id",
-    "method",
     "token_index",
-    "token_text",
-    "word_index",
+    "method",
     "grid_rows",
     "grid_cols",
-    "map_data",
     "peak_row",
     "peak_col",
     "mass_in_mask",
+    "map_data",
 )
 
 
@@ -812,7 +824,13 @@ def _map_rows(run_id: int, maps: list[TokenMapRecord], probe_ids: list[int]) -> 
                 f"probe {first.probe_key!r}: {first.method} map of token {first.token_index} has shape "
                 f"{shape}; maps must be 2-D"
             )
-        stack = np.stack([arrays[i] for i in idx])
+        if arrays[idx[0]].dtype.kind not in "fiub":
+            raise MapEncodingError(f"map dtype {arrays[idx[0]].dtype} is not numeric")
+        # cast while stacking: one copy, and the peak is taken on the values actually stored
+        with np.errstate(over="ignore", invalid="ignore"):
+            stack = np.stack([arrays[i] for i in idx], dtype=np.float16, casting="unsafe")
+        if not np.isfinite(stack).all():
+            encode_maps([arrays[i] for i in idx])  # raises the precise reason (NaN, inf or overflow)
         for i, blob in zip(idx, encode_maps(stack)):
             blobs[i] = blob
         cols = shape[1]
@@ -826,16 +844,14 @@ def _map_rows(run_id: int, maps: list[TokenMapRecord], probe_ids: list[int]) -> 
             (
                 run_id,
                 probe_id,
-                m.method,
                 int(m.token_index),
-                m.token_text,
-                int(m.word_index),
+                m.method,
                 grid_rows,
                 grid_cols,
-                blobs[i],
                 int(peak[0]),
                 int(peak[1]),
                 None if m.mass_in_mask is None else float(m.mass_in_mask),
+                blobs[i],
             )
         )
     return rows

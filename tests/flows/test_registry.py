@@ -70,18 +70,19 @@ def test_unsupported_folders_are_refused_before_registering(saved_models, settin
         register_model(tmp_path / "missing", "captioner", settings=settings)
 
 
-def test_a_version_registered_outside_mllm_audit_is_refused(saved_models, settings):
+def test_a_version_registered_outside_mllm_audit_is_refused(saved_models, settings, tmp_path):
     import mlflow
 
     from flows.registry import _client
 
-    _client(settings)
+    client = _client(settings)
+    experiment = client.create_experiment("outside", artifact_location=(tmp_path / "artifacts").as_uri())
 
     class Echo(mlflow.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):
             return model_input
 
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=experiment):
         mlflow.pyfunc.log_model(name="m", python_model=Echo(), registered_model_name="other", pip_requirements=["mlflow"])
     with pytest.raises(UnsupportedRegisteredModelError, match="not registered by mllm-audit"):
         resolve_model("models:/other/1", settings)
@@ -92,8 +93,10 @@ def test_tracking_uri_from_environment_is_honoured(saved_models, home, tmp_path,
 
     uri = f"sqlite:///{tmp_path / 'elsewhere.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)  # MLflow puts a foreign store's artifacts in ./mlruns
     settings = load_settings()
     assert settings.effective_tracking_uri == uri
     register_model(saved_models["a"], "captioner", settings=settings)
     assert (tmp_path / "elsewhere.db").is_file()
     assert not (home / "mlflow.db").exists()
+    assert (tmp_path / "mlruns").is_dir()

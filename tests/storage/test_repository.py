@@ -121,7 +121,8 @@ def test_probe_result_roundtrip(repo: AuditRepository, run) -> None:
         )
         assert got.map.dtype == np.float16 and got.grid_shape == want.grid_shape
         np.testing.assert_array_equal(got.map, want.map.astype(np.float16))
-        assert got.peak == np.unravel_index(np.argmax(want.map), want.map.shape)
+        stored = want.map.astype(np.float16)  # the peak is the largest STORED cell (first on ties)
+        assert got.peak == np.unravel_index(np.argmax(stored), stored.shape)
         assert got.mass_in_mask == want.mass_in_mask
     only = repo.get_maps(run.id, probe_key="p001", method="tam")
     assert [m.token_index for m in only] == [0, 1, 2, 3]
@@ -183,6 +184,8 @@ def test_a_failing_probe_writes_nothing(repo: AuditRepository, run) -> None:
         (lambda r: dataclasses.replace(r, generation=dataclasses.replace(r.generation, tokens=("a",))), "one entry per generated token"),
         (lambda r: dataclasses.replace(r, maps=r.maps + [dataclasses.replace(r.maps[0])]), "two tam maps for token 0"),
         (lambda r: dataclasses.replace(r, maps=[dataclasses.replace(r.maps[0], token_index=7)]), "answer has 3 tokens"),
+        (lambda r: dataclasses.replace(r, maps=[dataclasses.replace(r.maps[0], token_text="dog")]), "but the generation has"),
+        (lambda r: dataclasses.replace(r, maps=[dataclasses.replace(r.maps[0], word_index=5)]), "but the generation has"),
         (lambda r: dataclasses.replace(r, metrics=[dataclasses.replace(r.metrics[0], probe_key=None)]), "set_aggregate_metrics"),
         (lambda r: dataclasses.replace(r, metrics=[dataclasses.replace(r.metrics[0], direction="up")]), "direction"),
         (lambda r: dataclasses.replace(r, metrics=[dataclasses.replace(r.metrics[0], value=float("nan"))]), "finite"),

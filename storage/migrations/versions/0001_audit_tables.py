@@ -115,31 +115,21 @@ def upgrade() -> None:
     )
     op.create_table(
         "token_attributions",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("probe_id", sa.Integer(), nullable=False),
-        sa.Column("method", sa.String(32), nullable=False),
         sa.Column("token_index", sa.Integer(), nullable=False),
-        sa.Column("token_text", sa.Text(), nullable=False),
-        sa.Column("word_index", sa.Integer(), nullable=False),
+        sa.Column("method", sa.String(32), nullable=False),
         sa.Column("grid_rows", sa.SmallInteger(), nullable=False),
         sa.Column("grid_cols", sa.SmallInteger(), nullable=False),
-        sa.Column("map_data", sa.LargeBinary(), nullable=False),
         sa.Column("peak_row", sa.SmallInteger(), nullable=True),
         sa.Column("peak_col", sa.SmallInteger(), nullable=True),
         sa.Column("mass_in_mask", sa.Float(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_token_attributions"),
+        sa.Column("map_data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "probe_id", "token_index", "method", name="pk_token_attributions"),
         sa.ForeignKeyConstraint(
             ["run_id"], ["audit_runs.id"], name="fk_token_attributions_run_id_audit_runs", ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(["probe_id"], ["probes.id"], name="fk_token_attributions_probe_id_probes"),
-        sa.UniqueConstraint(
-            "run_id",
-            "probe_id",
-            "method",
-            "token_index",
-            name="uq_token_attributions_run_id_probe_id_method_token_index",
-        ),
     )
     op.create_table(
         "metrics",

@@ -1,0 +1,65 @@
+"""Settings precedence: flags > environment > config file > defaults; bad files named."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.config import load_settings
+from flows.errors import ConfigError
+
+
+@pytest.fixture()
+def clean_env(monkeypatch, tmp_path):
+    for key in ("MLLM_AUDIT_HOME", "MLLM_AUDIT_DB_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI",
+                "PREFECT_API_URL", "MLLM_AUDIT_CONFIG", "MLLM_AUDIT_WEBHOOK_URL", "MLLM_AUDIT_DASK_ADDRESS"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    return monkeypatch
+
+
+def test_defaults_live_under_the_data_directory(clean_env, tmp_path):
+    settings = load_settings()
+    assert settings.home == (tmp_path / "user" / ".mllm-audit").resolve()
+    assert settings.storage_url() == f"sqlite:///{settings.home / 'audit.db'}"
+    assert settings.effective_tracking_uri == f"sqlite:///{settings.home / 'mlflow.db'}"
+    assert settings.uses_default_mlflow_store and settings.prefect_api_url is None
+
+
+def test_flags_beat_environment_beat_file(clean_env, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('db_url = "sqlite:///from-file.db"\ntracking_uri = "http://file:5000"\n'
+                      'methods = ["tam"]\nwebhook_url = "http://hook"\n')
+    clean_env.setenv("MLLM_AUDIT_CONFIG", str(config))
+    clean_env.setenv("MLFLOW_TRACKING_URI", "http://env:5000")
+    settings = load_settings(db_url="sqlite:///from-flag.db")
+    assert settings.db_url == "sqlite:///from-flag.db"
+    assert settings.tracking_uri == "http://env:5000"
+    assert settings.methods == ("tam",) and settings.webhook_url == "http://hook"
+    assert settings.config_file == config
+    assert not settings.uses_default_mlflow_store
+
+
+def test_yaml_file_in_the_data_directory_is_found(clean_env, tmp_path):
+    home = tmp_path / "h"
+    home.mkdir()
+    (home / "config.yaml").write_text("mllm_audit:\n  db_url: postgresql+psycopg://a@b/c\n  max_workers: 3\n")
+    clean_env.setenv("MLLM_AUDIT_HOME", str(home))
+    settings = load_settings()
+    assert settings.db_url == "postgresql+psycopg://a@b/c" and settings.max_workers == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "message"),
+    [("nonsense = 1\n", ".toml", "unknown setting"), ("db_url = [\n", ".toml", "cannot parse"),
+     ("max_workers: zero\n", ".yaml", "must be an integer"), ("x", ".ini", "must end in")],
+)
+def test_bad_config_files_are_named(clean_env, tmp_path, text, suffix, message):
+    path = tmp_path / f"bad{suffix}"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path)
+
+
+def test_missing_config_file(clean_env, tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "absent.toml")

@@ -1,0 +1,51 @@
+"""Explanation -> storage records: every map kept, peaks and mass in mask computed correctly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from auditors.explanation import Explanation
+from auditors.probes import load_probe_set
+from flows.convert import explanation_to_probe_result, probe_set_records
+from tests.flows.helpers import write_probe_set
+
+
+class _Value:
+    def __init__(self, method, metric, value, word=None):
+        self.method, self.metric, self.value, self.word = method, metric, value, word
+        self.direction, self.metric_version = "higher_is_better", "2"
+
+
+def _explanation(grid=(4, 4)) -> Explanation:
+    tam = np.zeros((3, *grid), np.float32)
+    tam[0, 0, 0] = 1.0  # "red": all mass in the top-left cell (inside the mask's top-left quarter)
+    tam[1, 3, 3] = 2.0  # "circle": all mass bottom-right, outside the mask
+    tam[2] = 0.5
+    return Explanation(prompt="Describe the image.", answer="red circle", token_ids=[5, 6, 1],
+                       tokens=["red", "circle", "<eos>"], word_index=[0, 1, -1], words=["red", "circle"],
+                       grid_shape=grid, image_size=(56, 56), maps={"tam": tam, "attention": tam + 1})
+
+
+def test_records_of_one_probe(tmp_path):
+    probe_set = load_probe_set(write_probe_set(tmp_path / "set", n=1))
+    probe = probe_set.probes[0]
+    result = explanation_to_probe_result(_explanation(), probe, [_Value("tam", "obj_iou", 0.25, "red")], ["tam"])
+    assert result.probe_key == "p000" and result.generation.text == "red circle"
+    assert result.generation.word_index == (0, 1, -1)
+    assert [(m.method, m.token_index) for m in result.maps] == [("tam", 0), ("tam", 1), ("tam", 2)]
+    red, circle, eos = result.maps
+    assert red.peak == (0, 0) and circle.peak == (3, 3)
+    assert red.mass_in_mask == 1.0 and circle.mass_in_mask == 0.0
+    assert eos.mass_in_mask is None  # EOS names no object
+    assert result.metrics[0].probe_key == "p000" and result.metrics[0].word == "red"
+    assert result.metrics[0].metric_version == "2"
+
+
+def test_probe_set_records_keep_identity(tmp_path):
+    probe_set = load_probe_set(write_probe_set(tmp_path / "set", n=2))
+    record, probes = probe_set_records(probe_set)
+    assert record.content_hash == probe_set.content_hash and record.n_probes == 2
+    assert probes[1].image_path == "images/p001.png" and not Path(probes[1].image_path).is_absolute()
+    assert probes[0].object_words == (("red", "circle"),)

@@ -1,0 +1,52 @@
+"""`mllm-audit demo` with the shipped demo models: runs, reports, and reruns without duplicating."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import DEMO_MODEL_NAME, app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def _restore_environment():
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.mark.slow
+def test_demo_runs_and_reruns_without_duplicates(home, prefect_harness, _restore_environment):
+    from flows.config import load_settings
+    from flows.registry import list_versions, resolve_model
+    from storage.repository import AuditRepository
+
+    first = runner.invoke(app, ["demo", "--n-probes", "8"])
+    assert first.exit_code == 0, first.output
+    report = re.search(r"^report: (.+)$", first.output, re.M).group(1)
+    assert os.path.isfile(report)
+    assert re.search(r"^verdict: (PASS|WARN|FAIL) - .+", first.output, re.M), first.output
+
+    settings = load_settings()
+    assert resolve_model(f"models:/{DEMO_MODEL_NAME}@champion", settings, download=False).version == "1"
+    assert resolve_model(f"models:/{DEMO_MODEL_NAME}@candidate", settings, download=False).version == "2"
+    with AuditRepository(settings.storage_url()) as repository:
+        runs = repository.list_runs()
+        rows = {r.id: len(repository.get_generations(r.id)) for r in runs}
+        comparisons = sum(len(repository.get_comparisons(r.id)) for r in runs)
+    assert len(runs) == 2 and set(rows.values()) == {8}
+
+    second = runner.invoke(app, ["demo", "--n-probes", "8"])
+    assert second.exit_code == 0, second.output
+    assert "0 explained now, 8 already stored" in second.output
+    assert [v.version for v in list_versions(DEMO_MODEL_NAME, settings)] == ["1", "2"]
+    with AuditRepository(settings.storage_url()) as repository:
+        runs_again = repository.list_runs()
+        assert {r.id: len(repository.get_generations(r.id)) for r in runs_again} == rows
+        assert sum(len(repository.get_comparisons(r.id)) for r in runs_again) == comparisons
