@@ -122,7 +122,8 @@ def _workload(name: str, model, processor, image, sizes: dict):
 
     def generate(**extra):
         prepared = adapter.prepare(model, processor, image, PROMPT)
-        out = model.generate(**prepared.inputs, max_new_tokens=n_new, min_new_tokens=n_new, do_sample=False,
+        # exactly explain's generate call minus the capture (greedy is deterministic: same answer)
+        out = model.generate(**prepared.inputs, max_new_tokens=n_new, do_sample=False,
                              num_beams=1, pad_token_id=pad, suppress_tokens=suppress, temperature=None, top_p=None,
                              top_k=None, **extra)
         return prepared, out

@@ -58,7 +58,8 @@ def _run(
     if peaks is not None:
         for p, ws in words_by_probe.items():
             for i, w in enumerate(ws):
-                maps.append(TokenMapRecord(p, i, w, i, "tam", _blob(peaks[p])))
+                token_text = _generation(p, ws).tokens[i]  # the stored piece, e.g. "\u0120red"
+                maps.append(TokenMapRecord(p, i, token_text, i, "tam", _blob(peaks[p])))
     return RunResults(run_id, metrics, maps, generations)
 
 
