@@ -41,6 +41,7 @@ def explain(model, processor, image, prompt: str, methods: Sequence[str] = DEFAU
     pil = load_image(image)
     adapter = adapter_for(model)
     timings: dict[str, float] = {}
+    started = time.perf_counter()
     with torch.inference_mode():
         t0 = time.perf_counter()
         prepared = adapter.prepare(model, processor, pil, prompt, 1.0)
@@ -56,6 +57,7 @@ def explain(model, processor, image, prompt: str, methods: Sequence[str] = DEFAU
             timings[f"{explainer.name}_s"] = time.perf_counter() - t0
         timings["extra_forwards_s"] = state.forward_seconds  # included in the method times above
     word_index, words = group_words(state.answer_pieces, state.answer_special)
+    timings["total_s"] = time.perf_counter() - started
     tokenizer = processor.tokenizer
     used = settings.to_dict()
     used["resolved_scales"] = list(state.scales) if any(e.needed_scales(state) != (1.0,) for e in explainers) else [1.0]

@@ -46,7 +46,8 @@ class ExplainState:
         self.prompt_positions = np.asarray(prompt_pos, dtype=np.int64)
         self.n_prompt = len(self.prompt_positions)
         # text records: the prompt's tokens, then the generated tokens (the explained ones)
-        self.record_ids = np.concatenate([capture.input_ids[self.prompt_positions], capture.generated_ids]).astype(np.int64)
+        self.record_ids = np.concatenate([capture.input_ids[self.prompt_positions],
+                                          capture.generated_ids]).astype(np.int64)
         self.record_positions = np.concatenate([self.prompt_positions,
                                                 self.n_input + np.arange(self.n_generated)]).astype(np.int64)
         tok = processor.tokenizer
@@ -130,7 +131,7 @@ class ExplainState:
 
         k = min(self.settings.topk, self.weight.shape[0])
         parts = []
-        if self.n_prompt:
+        if self.n_prompt:  # generation projected only the last prompt position: one more head pass
             logits = self.full_logits(self.capture.hidden[self.prompt_positions - 1])
             parts.append(torch.topk(logits, k, dim=-1).indices)
         parts.append(torch.topk(self.capture.step_logits, k, dim=-1).indices)

@@ -31,6 +31,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Run as a script, this folder would come first on sys.path and benchmarks/storage.py would shadow
+# the `storage` package: put the repository first instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(REPO))
 RESULTS = REPO / "benchmarks" / "results" / "audit_overhead.json"
 GOAL_OVERHEAD = 0.25
 
@@ -58,7 +62,7 @@ def main() -> None:
     parser.add_argument("--n-probes", type=int, default=200)
     parser.add_argument("--model-dir", type=Path, default=None, help="saved model folder (default: demo shortcut)")
     parser.add_argument("--methods", default="tam,msea_arc")
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -66,7 +70,6 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="mllm-audit-bench-"))
     _environment(home)
-    sys.path.insert(0, str(REPO))
     import torch
 
     torch.set_num_threads(1)
@@ -155,7 +158,7 @@ def main() -> None:
             "register_in_mlflow": round(register_s, 3),
         },
         "audit_run_id": outcome.run_id,
-        "report": outcome.report_html,
+        "report": outcome.report_html if args.keep else None,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

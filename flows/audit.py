@@ -198,6 +198,32 @@ def _chunks(keys: list[str], size: int) -> list[list[str]]:
     return [keys[i : i + size] for i in range(0, len(keys), size)]
 
 
+def _warm_model_in_background(resolved: ResolvedModel, home: str) -> None:
+    """Open the model in this process while the probe set is validated (both take seconds).
+
+    Only with the thread-pool runner, whose tasks share this process's model cache; Dask workers
+    open their own copy. A failure here is ignored: the first batch hits it again and reports it.
+    """
+    import threading
+
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.worker import model_for
+
+    context = FlowRunContext.get()
+    if context is None or not isinstance(context.task_runner, ThreadPoolTaskRunner) or resolved.local_dir is None:
+        return
+
+    def warm() -> None:
+        try:
+            model_for(str(resolved.local_dir), resolved.source_uri, home)
+        except Exception:  # noqa: BLE001 - see docstring
+            pass
+
+    threading.Thread(target=warm, name="mllm-audit-model-warmup", daemon=True).start()
+
+
 def _progress_artifact(progress: float, description: str, artifact_id: Any = None) -> Any:
     """Progress in the Prefect UI; never lets an API hiccup break the audit."""
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -241,6 +267,8 @@ def _explain_all(
     ]
     artifact = _progress_artifact(0.0, f"explaining {len(todo)} probes of {label}")
     written = 0
+    done_batches = 0
+    update_every = max(1, len(futures) // 20)
     pids: list[int] = []
     failures: list[BaseException] = []
     with tqdm(total=len(todo), desc=f"audit {label}", unit="probe", disable=not show_progress, dynamic_ncols=True) as bar:
@@ -255,7 +283,9 @@ def _explain_all(
             for key in totals:
                 totals[key] += getattr(result, key)
             bar.update(len(result.written) + len(result.skipped))
-            _progress_artifact(100.0 * bar.n / len(todo), f"{bar.n}/{len(todo)} probes of {label}", artifact)
+            done_batches += 1
+            if done_batches % update_every == 0 or bar.n >= len(todo):  # ~20 UI updates, not one per batch
+                _progress_artifact(100.0 * bar.n / len(todo), f"{bar.n}/{len(todo)} probes of {label}", artifact)
     if failures:
         raise failures[0]
     totals["worker_processes"] = float(len(set(pids)))
@@ -273,19 +303,34 @@ def _champion_uri(resolved: ResolvedModel, home: str) -> str | None:
     return None if champion.version == resolved.version else uri
 
 
-def _compare(repository: Any, run_id: int, baseline_run_id: int) -> Any:
+def _regression_config(settings: Settings, overrides: dict[str, Any] | None) -> Any:
+    """Tolerances and drift limits: the config file's `regression` table, then the flow's parameter."""
+    from flows.regression import RegressionConfig, RegressionError
+
+    raw = {**settings.regression, **(overrides or {})}
+    try:
+        return RegressionConfig.from_mapping(raw)
+    except (RegressionError, TypeError, ValueError) as exc:
+        raise FlowsInputError(f"invalid regression settings: {exc}") from exc
+
+
+def _compare(repository: Any, run_id: int, baseline_run_id: int, config: Any) -> Any:
     """Compare with the baseline; store the comparisons only the first time (reruns never duplicate)."""
     from flows.regression import compare_stored_runs
 
     existing = [c for c in repository.get_comparisons(run_id) if c.baseline_run_id == baseline_run_id]
-    return compare_stored_runs(repository, run_id, baseline_run_id, store=not existing)
+    return compare_stored_runs(repository, run_id, baseline_run_id, config, store=not existing)
 
 
-def _write_report(repository: Any, run_id: int, baseline_run_id: int | None, out_dir: Path) -> tuple[str, str]:
+REPORT_STEM = "report"
+
+
+def _write_report(repository: Any, run_id: int, baseline_run_id: int | None, out_dir: Path, verdict: Any) -> tuple[str, str]:
     from reports import build_report, load_report_data
 
-    data = load_report_data(repository, run_id, baseline_run_id)
-    paths = build_report(data, out_dir)
+    summary = verdict.summary() if verdict is not None else None
+    data = load_report_data(repository, run_id, baseline_run_id, verdict=summary)
+    paths = build_report(data, out_dir, stem=REPORT_STEM)
     return str(paths.html), str(paths.json)
 
 
@@ -343,10 +388,11 @@ def audit_model_version(
     out_dir: str | None = None,
     home: str | None = None,
     compare: bool = True,
-    batch_size: int = 4,
+    batch_size: int = 8,
     explain_settings: dict[str, Any] | None = None,
     metric_options: dict[str, Any] | None = None,
     webhook_url: str | None = None,
+    regression: dict[str, Any] | None = None,
     show_progress: bool = True,
 ) -> AuditOutcome:
     """Audit one registered model version on a probe set and compare it with its baseline.
@@ -355,6 +401,8 @@ def audit_model_version(
 
     `baseline_uri` defaults to the model's `champion` alias when it exists and is another version;
     with `compare=False` (or no baseline) the run is stored and reported without a verdict.
+    `regression`: tolerances and drift limits (`flows.regression.RegressionConfig` fields), over
+    the config file's `regression` table.
     """
     started = time.perf_counter()
     logger = get_run_logger()
@@ -366,12 +414,14 @@ def audit_model_version(
     metric_options = dict(metric_options or {})
     parse_model_uri(model_uri)  # a malformed URI is an input error before any work
 
+    regression_config = _regression_config(settings, regression)
     probe_dir = resolve_probe_dir(probe_set, settings)
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
     resolved = resolve_model_task(model_uri, home_str)
     timings["resolve_s"] = time.perf_counter() - t
+    _warm_model_in_background(resolved, home_str)
     t = time.perf_counter()
     probe_info = validate_probe_set_task(probe_dir)
     timings["validate_probes_s"] = time.perf_counter() - t
@@ -423,16 +473,17 @@ def audit_model_version(
             baseline_run_id = baseline.run_id
             baseline_model_version_id = repository.get_run(baseline_run_id).model_version_id
             t = time.perf_counter()
-            verdict = _compare(repository, run_id, baseline_run_id)
+            verdict = _compare(repository, run_id, baseline_run_id, regression_config)
             timings["compare_s"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     report_dir = Path(out_dir).expanduser() if out_dir else settings.reports_dir / f"run-{run_id}"
-    report_html, report_json = _write_report(repository, run_id, baseline_run_id, report_dir)
-    timings["report_s"] = time.perf_counter() - t
     if verdict is not None:
+        # alert first (the report's alerts section then shows this run's), naming the report's path
         _alert(repository, verdict, run_id, run["model_version_id"], run["probe_set_id"], baseline_model_version_id,
-               report_html, settings, webhook_url)
+               str((report_dir / f"{REPORT_STEM}.html").resolve()), settings, webhook_url)
+    t = time.perf_counter()
+    report_html, report_json = _write_report(repository, run_id, baseline_run_id, report_dir, verdict)
+    timings["report_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
 
     if verdict is None:

@@ -203,7 +203,7 @@ def _audit(task_runner: Any, **parameters: Any) -> Any:
 @app.command()
 def demo(
     n_probes: int = typer.Option(200, "--n-probes", min=3, help="Probes in the default probe set."),
-    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Probes per Prefect task."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Probes per Prefect task."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default <home>/reports/run-N)."),
 ) -> None:
     """Register the embedded demo models, audit the shortcut version against the clean champion, write the report.
@@ -275,7 +275,7 @@ def audit(
     methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated, e.g. tam,msea_arc."),
     db: Optional[str] = typer.Option(None, "--db", help="Database URL (default sqlite under the data directory)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder."),
-    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Probes per Prefect task."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Probes per Prefect task."),
     no_compare: bool = typer.Option(False, "--no-compare", help="Store and report without a baseline comparison."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Run probe batches on Dask: scheduler address or 'local'."),
     webhook: Optional[str] = typer.Option(None, "--webhook", help="POST the verdict to this URL on warn/fail."),
@@ -424,11 +424,7 @@ def report(
         from storage.repository import AuditRepository
 
         repository = AuditRepository(settings.storage_url())
-        baseline = baseline_run
-        if baseline is None:
-            stored = repository.get_comparisons(run_id)
-            baseline = stored[0].baseline_run_id if stored else None
-        data = load_report_data(repository, run_id, baseline)
+        data = load_report_data(repository, run_id, baseline_run)  # None: the latest stored comparison's
         paths = build_report(data, out or settings.reports_dir / f"run-{run_id}")
         typer.echo(f"report: {paths.html}")
         typer.echo(f"summary: {paths.json}")
@@ -469,9 +465,8 @@ def train_demo(
         if seed is not None:
             kwargs["seed"] = seed
         result = run_training(out, **kwargs)
-        typer.echo(f"trained {variant} model saved to {out}")
-        if result is not None and hasattr(result, "metrics"):
-            typer.echo(f"metrics: {result.metrics}")
+        typer.echo(f"trained the {result.variant} demo model (seed {result.seed}, {len(result.stages)} stages) "
+                   f"in {result.wall_s:.0f} s; saved to {result.out_dir}")
         return EXIT_OK
 
     raise typer.Exit(_run_guarded(body))

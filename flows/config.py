@@ -55,6 +55,7 @@ class Settings:
     experiment_name: str = "mllm-audit"
     methods: tuple[str, ...] = ("tam", "msea_arc")
     max_workers: int = 2
+    regression: dict[str, Any] = field(default_factory=dict)  # flows.regression.RegressionConfig fields
     config_file: Path | None = None
 
     # ---- derived locations -------------------------------------------------------------------
@@ -172,6 +173,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if not isinstance(value, (list, tuple)) or not value:
             raise ConfigError(f"'methods' from {source} must be a non-empty list of method names")
         return tuple(str(v).strip() for v in value)
+    if name == "regression":
+        if not isinstance(value, dict):
+            raise ConfigError(f"'regression' from {source} must be a table of regression settings")
+        return dict(value)
     if name == "max_workers":
         try:
             number = int(value)

@@ -36,9 +36,9 @@ def check_database(db_url: str) -> str:
 
 @task(name="check-registry", cache_policy=NO_CACHE)
 def check_registry(home: str) -> tuple[str, ...]:
-    from flows.registry import _client
+    from flows.registry import mlflow_client
 
-    client = _client(load_settings(home=home))
+    client = mlflow_client(load_settings(home=home))
     return tuple(sorted(m.name for m in client.search_registered_models()))
 
 

@@ -151,7 +151,7 @@ def inspect_model_dir(model_dir: str | Path) -> str:
 # ---- MLflow plumbing ---------------------------------------------------------------------------
 
 
-def _client(settings: Settings) -> "MlflowClient":
+def mlflow_client(settings: Settings) -> "MlflowClient":
     """Point MLflow at the configured tracking/registry store and return a client for it."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
@@ -160,8 +160,19 @@ def _client(settings: Settings) -> "MlflowClient":
     with _CONFIGURE_LOCK:
         if settings.uses_default_mlflow_store:
             settings.home.mkdir(parents=True, exist_ok=True)
-        mlflow.set_tracking_uri(settings.effective_tracking_uri)
-        mlflow.set_registry_uri(settings.effective_registry_uri)
+        # MLflow's setters also write MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI into os.environ;
+        # left there, our own default would later read as the user's explicit choice (and follow
+        # the process into every other data directory). Keep the environment as the user set it.
+        saved = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+        try:
+            mlflow.set_tracking_uri(settings.effective_tracking_uri)
+            mlflow.set_registry_uri(settings.effective_registry_uri)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     return MlflowClient(tracking_uri=settings.effective_tracking_uri, registry_uri=settings.effective_registry_uri)
 
 
@@ -227,7 +238,7 @@ def _to_resolved(client: "MlflowClient", name: str, mv: Any, local_dir: Path | N
 def list_versions(name: str, settings: Settings | None = None) -> list[ResolvedModel]:
     """Every version of a registered model, oldest first (nothing downloaded)."""
     settings = settings or load_settings()
-    client = _client(settings)
+    client = mlflow_client(settings)
     try:
         client.get_registered_model(name)
     except Exception as exc:
@@ -251,7 +262,7 @@ def find_version_by_weights(name: str, digest: str, settings: Settings | None = 
 
 def set_alias(name: str, alias: str, version: str, settings: Settings | None = None) -> None:
     settings = settings or load_settings()
-    client = _client(settings)
+    client = mlflow_client(settings)
     try:
         client.set_registered_model_alias(name, alias, str(version))
     except Exception as exc:
@@ -262,7 +273,7 @@ def set_alias(name: str, alias: str, version: str, settings: Settings | None = N
 
 def tag_model_version(resolved: ResolvedModel, key: str, value: str, settings: Settings | None = None) -> None:
     """Set a tag on a registered version (e.g. `mllm_audit.verdict=fail` after an audit)."""
-    client = _client(settings or load_settings())
+    client = mlflow_client(settings or load_settings())
     try:
         client.set_model_version_tag(resolved.name, resolved.version, key, value)
     except Exception as exc:
@@ -293,7 +304,7 @@ def register_model(
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
         raise ModelNotFoundError(f"invalid model name {name!r}: use letters, digits, '.', '_' and '-'")
 
-    client = _client(settings)
+    client = mlflow_client(settings)
     existing = find_version_by_weights(name, digest, settings) if reuse_existing else None
     if existing is not None:
         resolved = existing
@@ -333,7 +344,7 @@ def resolve_model(uri: str, settings: Settings | None = None, download: bool = T
     """Look up a `models:/` URI; with `download`, fetch its folder into the local model cache."""
     settings = settings or load_settings()
     parsed = parse_model_uri(uri)
-    client = _client(settings)
+    client = mlflow_client(settings)
     try:
         client.get_registered_model(parsed.name)
     except Exception as exc:
@@ -398,7 +409,7 @@ def download_model(resolved: ResolvedModel, settings: Settings | None = None) ->
     staging = target.parent / f".{resolved.version}.{uuid.uuid4().hex}"
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        _client(settings)
+        mlflow_client(settings)
         mlflow.artifacts.download_artifacts(artifact_uri=resolved.source_uri, dst_path=str(staging))
         hf_dir = _find_hf_dir(staging)
         digest = weights_hash(hf_dir)

@@ -77,10 +77,11 @@ def watch_registry(
     methods: list[str] | None = None,
     db_url: str | None = None,
     home: str | None = None,
-    batch_size: int = 4,
+    batch_size: int = 8,
     explain_settings: dict[str, Any] | None = None,
     metric_options: dict[str, Any] | None = None,
     webhook_url: str | None = None,
+    regression: dict[str, Any] | None = None,
     show_progress: bool = True,
 ) -> WatchOutcome:
     """Audit each not-yet-audited version of `name` against its `champion` alias.
@@ -117,7 +118,7 @@ def watch_registry(
         parameters = dict(
             model_uri=version.source_uri, probe_set=probe_dir, methods=list(chosen), db_url=db, home=str(settings.home),
             batch_size=batch_size, explain_settings=explain_settings, metric_options=metric_options,
-            webhook_url=webhook_url, show_progress=show_progress,
+            webhook_url=webhook_url, regression=regression, show_progress=show_progress,
             baseline_uri=f"models:/{name}@{CHAMPION_ALIAS}" if champion and champion.version != version.version else None,
             compare=champion is not None and champion.version != version.version,
         )

@@ -55,7 +55,8 @@ def remove_context(record_maps: np.ndarray, state, weighting: Weighting, rank_fi
         e = state.n_prompt + t
         earlier = np.arange(e)
         if settings.exclude_identical_context:
-            context = np.asarray([j for j in earlier if state.record_strings[j] != state.record_strings[e]], dtype=np.int64)
+            own = state.record_strings[e]
+            context = np.asarray([j for j in earlier if state.record_strings[j] != own], dtype=np.int64)
         else:
             context = earlier
         relevance = scores[t, context].astype(np.float32)

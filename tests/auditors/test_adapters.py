@@ -35,7 +35,8 @@ def test_prepare_finds_vision_tokens_and_prompt(tiny_models, noise_image, family
     ids = prepared.input_ids
     image_id = adapter.image_token_id(model)
     assert len(prepared.vision_positions) == prepared.grid_shape[0] * prepared.grid_shape[1]
-    assert (ids[prepared.vision_positions] == image_id).all() and (ids == image_id).sum() == len(prepared.vision_positions)
+    assert (ids[prepared.vision_positions] == image_id).all()
+    assert (ids == image_id).sum() == len(prepared.vision_positions)
     assert processor.tokenizer.decode(ids[prepared.prompt_positions]) == PROMPT
 
 

@@ -155,8 +155,9 @@ def _plant(model, family, direction, bright_threshold):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_planted_signal_lights_up_its_region_for_its_word(family):
     """Vision features over a white 56 px square are replaced by (a multiple of) one word's LM-head
-    row, orthogonalised against the prompt words' rows so that context tokens do not carry the
-    signal too. Every method must then light up that square for that word."""
+    row, orthogonalised against the prompt words' rows and tilted away from them, so that the
+    context tokens carry none of the signal. Every method must then light up that square for that
+    word (generated token 0)."""
     import torch
 
     from auditors.synthetic_models import SyntheticModelSpec, build_synthetic_vlm
@@ -167,34 +168,38 @@ def test_planted_signal_lights_up_its_region_for_its_word(family):
     weight = model.get_output_embeddings().weight.detach()
     prompt_ids = processor.tokenizer(PROMPT, add_special_tokens=False)["input_ids"]
     basis, _ = torch.linalg.qr(weight[prompt_ids].T)  # orthonormal basis of the prompt words' rows
-    settings = ExplainSettings(max_new_tokens=4, scales=(1.0, 0.5))
-    # the planted word must be generated for its map to exist: start from the word this random model
-    # says first, and if planting changes the answer, plant the new first word instead (converges fast)
-    word_id = auditors.explain(model, processor, image, PROMPT, methods=("logit_lens",),
-                               settings=ExplainSettings(max_new_tokens=1)).token_ids[0]
-    for _attempt in range(4):
-        direction = weight[word_id] - basis @ (basis.T @ weight[word_id])
-        direction = 4.0 * direction / direction.norm() * model.config.get_text_config().hidden_size ** 0.5
-        handles = _plant(model, family, direction, bright_threshold=1.0)
-        try:
-            exp = auditors.explain(model, processor, image, PROMPT,
-                                   methods=("logit_lens", "tam", "arc", "msea_arc"), settings=settings)
-        finally:
-            for h in handles:
-                h.remove()
-        if word_id in exp.token_ids:
-            break
-        word_id = exp.token_ids[0]
-    hits = [i for i, t in enumerate(exp.token_ids) if t == word_id]
-    assert hits, f"the planted word was not generated: {exp.tokens}"
+    settings = ExplainSettings(max_new_tokens=3, scales=(1.0, 0.5))
+    # the word (not a prompt word) whose row is planted; the model is also made to SAY it first, by an
+    # output bias that leaves every hidden state and LM-head row (what the maps read) untouched
+    word_id = processor.tokenizer.convert_tokens_to_ids("circle")
+    own = weight[word_id] - basis @ (basis.T @ weight[word_id])
+    # ...and pointing away from the prompt words' rows, so that their maps are exactly 0 over the square
+    away = sum(weight[j] / weight[j].norm() for j in prompt_ids)
+    direction = own / own.norm() - 0.5 * away / away.norm()
+    direction = 4.0 * direction / direction.norm() * model.config.get_text_config().hidden_size ** 0.5
+
+    def say_the_word(module, args, output):
+        output[..., word_id] += 100.0
+        return output
+
+    handles = _plant(model, family, direction, bright_threshold=1.0)
+    handles.append(model.get_output_embeddings().register_forward_hook(say_the_word))
+    try:
+        exp = auditors.explain(model, processor, image, PROMPT, methods=("logit_lens", "tam", "arc", "msea_arc"),
+                               settings=settings)
+    finally:
+        for h in handles:
+            h.remove()
+    assert exp.token_ids[0] == word_id, exp.tokens
+    hits = [0]
     x0, y0, x1, y1 = box
     for method in ("logit_lens", "tam", "arc", "msea_arc"):
         on_image = exp.upsample(exp.token_map(method, hits[0]))  # back on the 224x224 image
         mask = np.zeros(on_image.shape, dtype=bool)
         mask[y0:y1, x0:x1] = True
-        inside, outside = on_image[mask].mean(), on_image[~mask].mean()
+        inside, outside = on_image[mask].mean(), np.percentile(on_image[~mask], 90)
         peak = np.unravel_index(np.argmax(on_image), on_image.shape)
-        assert inside > 2 * outside, (method, inside, outside)
+        assert inside > outside, (method, inside, outside)  # the square stands out of 90% of the rest
         assert y0 - 16 <= peak[0] < y1 + 16 and x0 - 16 <= peak[1] < x1 + 16, (method, peak)
 
 

@@ -37,3 +37,4 @@ def test_empty_answer_is_a_clear_error(tiny_models, noise_image):
     model, processor = tiny_models["qwen2_5_vl"]
     with pytest.raises(AuditorInputError, match="empty"):
         answer_token_probs(model, processor, [noise_image], PROMPT, [])
+

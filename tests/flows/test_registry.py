@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from flows.errors import ModelNotFoundError, UnsupportedRegisteredModelError
@@ -34,6 +36,8 @@ def test_register_resolve_and_load_by_version_and_alias(saved_models, settings):
     assert resolved.weights_hash == first.weights_hash and resolved.aliases == ("champion",)
     assert processor is not None
     assert (settings.home / "mlflow.db").is_file()
+    # our default store must not leak into the environment as if the user had chosen it
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_REGISTRY_URI" not in os.environ
 
 
 def test_registering_the_same_weights_again_reuses_the_version(saved_models, settings):
@@ -73,9 +77,9 @@ def test_unsupported_folders_are_refused_before_registering(saved_models, settin
 def test_a_version_registered_outside_mllm_audit_is_refused(saved_models, settings, tmp_path):
     import mlflow
 
-    from flows.registry import _client
+    from flows.registry import mlflow_client
 
-    client = _client(settings)
+    client = mlflow_client(settings)
     experiment = client.create_experiment("outside", artifact_location=(tmp_path / "artifacts").as_uri())
 
     class Echo(mlflow.pyfunc.PythonModel):

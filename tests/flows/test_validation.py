@@ -71,6 +71,8 @@ def _with_map(result, index, new_map):
         (lambda r: _with_map(r, 2, np.ones((5, 4), np.float32)), "grid height consistent"),
         (lambda r: dataclasses.replace(r, maps=r.maps[:-1]), "one row per generated token x method"),
         (lambda r: dataclasses.replace(r, maps=r.maps + r.maps[:1]), "no duplicate"),
+        (lambda r: dataclasses.replace(r, maps=[]), "has no maps"),
+        (lambda r: dataclasses.replace(r, maps=[m for m in r.maps if m.method == "tam"]), "every method for each token"),
     ],
 )
 def test_broken_attribution_table_names_the_failing_expectation(edit, expected):
