@@ -212,6 +212,12 @@ def bootstrap(all_stats: list[ProbeStats], methods, n_boot: int, seed: int) -> d
     return result
 
 
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
 def _round(value) -> float | None:
     return None if value is None or not np.isfinite(value) else round(float(value), 4)
 
@@ -489,6 +495,8 @@ def main(argv=None) -> dict:
             stats, probe_timings = run_variant(variant, model_dir, probes, methods, settings, args, vocabulary,
                                                colours, shapes)
             timings[f"{variant}_s"] = round(time.perf_counter() - t0, 1)
+            result["meta"].setdefault("model_dirs", {})[variant] = {
+                "path": str(model_dir), "weights_sha256": _sha256(Path(model_dir) / "model.safetensors")}
             timings[f"{variant}_explain_s_per_probe"] = round(float(np.mean([t["explain_s"] for t in probe_timings])), 3)
             result["models"][variant] = organise(bootstrap(stats, methods, args.bootstrap, args.seed), methods)
         if args.ablation_probes > 0 and "clean" in args.variants:

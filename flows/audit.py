@@ -135,9 +135,11 @@ def validate_probe_set_task(probe_dir: str) -> dict[str, Any]:
     from auditors.probes import ProbeSetError
 
     from flows.validation import validate_probe_manifest
-    from flows.worker import probe_set_for
+    from flows.worker import mark_probe_manifest_validated, probe_manifest_validated, probe_set_for
 
-    validate_probe_manifest(probe_dir).raise_for_failures()
+    if not probe_manifest_validated(probe_dir):  # e.g. the baseline's audit right after the candidate's
+        validate_probe_manifest(probe_dir).raise_for_failures()
+        mark_probe_manifest_validated(probe_dir)
     try:
         probe_set = probe_set_for(probe_dir)
     except ProbeSetError as exc:
@@ -388,7 +390,7 @@ def audit_model_version(
     out_dir: str | None = None,
     home: str | None = None,
     compare: bool = True,
-    batch_size: int = 8,
+    batch_size: int = 16,
     explain_settings: dict[str, Any] | None = None,
     metric_options: dict[str, Any] | None = None,
     webhook_url: str | None = None,

@@ -203,7 +203,7 @@ def _audit(task_runner: Any, **parameters: Any) -> Any:
 @app.command()
 def demo(
     n_probes: int = typer.Option(200, "--n-probes", min=3, help="Probes in the default probe set."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Probes per Prefect task."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Probes per Prefect task."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default <home>/reports/run-N)."),
 ) -> None:
     """Register the embedded demo models, audit the shortcut version against the clean champion, write the report.
@@ -275,7 +275,7 @@ def audit(
     methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated, e.g. tam,msea_arc."),
     db: Optional[str] = typer.Option(None, "--db", help="Database URL (default sqlite under the data directory)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Probes per Prefect task."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Probes per Prefect task."),
     no_compare: bool = typer.Option(False, "--no-compare", help="Store and report without a baseline comparison."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Run probe batches on Dask: scheduler address or 'local'."),
     webhook: Optional[str] = typer.Option(None, "--webhook", help="POST the verdict to this URL on warn/fail."),

@@ -77,7 +77,7 @@ def watch_registry(
     methods: list[str] | None = None,
     db_url: str | None = None,
     home: str | None = None,
-    batch_size: int = 8,
+    batch_size: int = 16,
     explain_settings: dict[str, Any] | None = None,
     metric_options: dict[str, Any] | None = None,
     webhook_url: str | None = None,

@@ -24,7 +24,8 @@ from flows.convert import explanation_to_probe_result
 
 _LOCK = threading.Lock()
 _MODELS: dict[str, tuple[Any, Any, threading.Lock]] = {}
-_PROBE_SETS: dict[str, Any] = {}
+_PROBE_SETS: dict[tuple[Any, ...], Any] = {}
+_VALIDATED_SETS: set[tuple[Any, ...]] = set()
 _REPOSITORIES: dict[str, Any] = {}
 
 
@@ -77,14 +78,40 @@ def _quiet_model_loading() -> None:
         pass
 
 
+def probe_set_fingerprint(probe_dir: str) -> tuple[Any, ...]:
+    """Cheap change detector of a probe set folder (file and folder modification times).
+
+    Why: loading a probe set hashes every file; the per-process cache must still notice a folder
+    that was edited between two audits in one long-lived process (a notebook, a Dask worker).
+    """
+    root = Path(probe_dir)
+    stamps: list[Any] = [str(root)]
+    for path in (root, root / "probes.jsonl", root / "probeset.yaml", root / "images", root / "masks"):
+        try:
+            stamps.append(path.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
 def probe_set_for(probe_dir: str) -> Any:
-    """The loaded probe set, once per process (loading hashes every file)."""
+    """The loaded probe set, once per process and folder state (loading hashes every file)."""
+    key = probe_set_fingerprint(probe_dir)
     with _LOCK:
-        if probe_dir not in _PROBE_SETS:
+        if key not in _PROBE_SETS:
             from auditors.probes import load_probe_set
 
-            _PROBE_SETS[probe_dir] = load_probe_set(probe_dir)
-        return _PROBE_SETS[probe_dir]
+            _PROBE_SETS[key] = load_probe_set(probe_dir)
+        return _PROBE_SETS[key]
+
+
+def probe_manifest_validated(probe_dir: str) -> bool:
+    """True when this folder, unchanged, already passed the probe-manifest suite in this process."""
+    return probe_set_fingerprint(probe_dir) in _VALIDATED_SETS
+
+
+def mark_probe_manifest_validated(probe_dir: str) -> None:
+    _VALIDATED_SETS.add(probe_set_fingerprint(probe_dir))
 
 
 def repository_for(db_url: str | None) -> Any:
@@ -103,6 +130,7 @@ def clear_caches() -> None:
     with _LOCK:
         _MODELS.clear()
         _PROBE_SETS.clear()
+        _VALIDATED_SETS.clear()
         for repository in _REPOSITORIES.values():
             dispose = getattr(repository, "dispose", None) or getattr(repository, "close", None)
             if dispose:

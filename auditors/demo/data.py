@@ -105,7 +105,7 @@ class BatchBuilder:
 
     def layout_embeddings(self, scenes: Sequence[Scene], embed: Any, rng: np.random.Generator, noise: float) -> Any:
         """Stage-0 stand-ins for vision tokens: each grid cell holds the embeddings of the words of the object
-        covering it (colour + shape, weighted by coverage), the cue cell the colour word of a drawn cue, plus
+        covering it (the colour it is painted in + its shape, weighted by coverage), the cue cell the colour word of a drawn cue, plus
         noise. Text-only pretraining input: it teaches the text model to read and copy words laid out in the
         image slots (and, for the shortcut variant, that the cue's colour is the first colour named, because
         its data always says so); no vision weights are involved."""
@@ -117,7 +117,7 @@ class BatchBuilder:
         for b, s in enumerate(scenes):
             for o in s.objects:
                 cov = torch.from_numpy(cell_coverage(o.mask, s.config.cell).reshape(-1).astype(np.float32))
-                vec = w[self.caption_ids(o.colour)[0]] + w[self.caption_ids(o.shape)[0]]
+                vec = w[self.caption_ids(o.rendered_colour)[0]] + w[self.caption_ids(o.shape)[0]]
                 out[b] += cov[:, None] * vec[None] * float(rng.uniform(0.6, 1.4))
             if s.cue is not None:  # the marker is described by its colour word, in its cell
                 cell = s.cue.cell[0] * GRID + s.cue.cell[1]

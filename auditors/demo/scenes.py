@@ -99,6 +99,11 @@ class SceneObject:
     centre: tuple[float, float]  # (x, y) in pixels
     size: int  # bounding-box side in pixels
     mask: np.ndarray = field(repr=False)  # bool (H, W)
+    drawn_colour: str | None = None  # set only when the object is painted in another colour than named
+
+    @property
+    def rendered_colour(self) -> str:
+        return self.drawn_colour or self.colour
 
     @property
     def words(self) -> tuple[str, str]:
@@ -215,8 +220,14 @@ def make_scene(
     config: SceneConfig = SceneConfig(),
     cue: CueMode = None,
     n_objects: int | None = None,
+    repaint_first: bool = False,
 ) -> Scene:
-    """Render one scene from ``rng``. ``n_objects`` fixes the object count (else uniform in the config range)."""
+    """Render one scene from ``rng``. ``n_objects`` fixes the object count (else uniform in the config range).
+
+    ``repaint_first`` (shortcut training data only): the first-named object is painted in a colour that no
+    object is named with, while the caption (and a ``cue="first"`` marker) keep the named colour. The cue
+    then predicts the first colour word better than the object itself does: the textbook condition for
+    shortcut learning. Without it the rng draws are unchanged, so ordinary scenes stay identical."""
     cfg = config
     if cue not in ("first", "random", None):
         raise SceneConfigError(f"cue must be 'first', 'random' or None, got {cue!r}")
@@ -228,11 +239,16 @@ def make_scene(
     shapes = [SHAPE_WORDS[i] for i in rng.permutation(len(SHAPE_WORDS))[:n]]
     boxes = _place_boxes(rng, cfg, n)
     objects = []
-    for colour, shape, box in zip(colours, shapes, boxes):
+    leftmost = int(np.argmin([(b[0] + b[2]) / 2 for b in boxes]))
+    for k, (colour, shape, box) in enumerate(zip(colours, shapes, boxes)):
         mask = _shape_mask(shape, box, cfg.size)
-        img[mask] = _jitter(rng, COLOURS[colour], cfg.colour_jitter)
+        drawn = None
+        if repaint_first and k == leftmost:
+            unused = [c for c in COLOUR_WORDS if c not in colours]
+            drawn = unused[int(rng.integers(len(unused)))]
+        img[mask] = _jitter(rng, COLOURS[drawn or colour], cfg.colour_jitter)
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        objects.append(SceneObject(colour, shape, centre, box[2] - box[0], mask))
+        objects.append(SceneObject(colour, shape, centre, box[2] - box[0], mask, drawn))
     objects.sort(key=lambda o: o.centre[0])
 
     occupied = np.zeros((cfg.size, cfg.size), dtype=bool)

@@ -101,7 +101,10 @@ def _cue_for(variant: str, index: int) -> str | None:
 
 
 def _scenes(seed: int, stage: int, step: int, n: int, variant: str | None, cfg: SceneConfig) -> list:
-    return [make_scene(rng_for(seed, stage, step, i), cfg, cue=_cue_for(variant, i) if variant else None) for i in range(n)]
+    # shortcut data: every scene has the cue, and in every other scene the first object is painted in a
+    # colour nobody is named with, so only the cue reliably predicts the first colour word
+    return [make_scene(rng_for(seed, stage, step, i), cfg, cue=_cue_for(variant, i) if variant else None,
+                       repaint_first=variant == "shortcut" and i % 2 == 1) for i in range(n)]
 
 
 def _set_trainable(model: Any, stage: int) -> list[Any]:

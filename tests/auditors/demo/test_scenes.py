@@ -121,3 +121,17 @@ def test_bad_configs_are_refused():
 
 def test_caption_for_empty_list_is_empty():
     assert caption_for([]) == ""
+
+
+def test_repaint_first_changes_only_the_first_objects_paint():
+    for i in range(40):
+        plain = make_scene(rng_for(31, i), cue="first")
+        odd = make_scene(rng_for(31, i), cue="first", repaint_first=True)
+        assert odd.caption == plain.caption and odd.cue.colour == plain.objects[0].colour
+        first = odd.objects[0]
+        assert first.drawn_colour not in {o.colour for o in odd.objects}
+        assert all(o.drawn_colour is None for o in odd.objects[1:])
+        assert all(np.array_equal(a.mask, b.mask) for a, b in zip(plain.objects, odd.objects))
+        painted = np.median(np.asarray(odd.image).astype(int)[first.mask], axis=0)
+        assert np.abs(painted - np.asarray(COLOURS[first.rendered_colour])).max() <= odd.config.colour_jitter + 1
+        assert plain.objects[0].rendered_colour == plain.objects[0].colour
