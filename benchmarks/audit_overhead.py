@@ -133,7 +133,6 @@ def main() -> None:
     audit_s = time.perf_counter() - t
     explain_after_s, _ = pure_explain()
     explain_s = (explain_before_s + explain_after_s) / 2
-    del model, processor
     overhead = (audit_s - explain_s) / explain_s
     timings = outcome.timings
     other = audit_s - sum(timings.get(k, 0.0) for k in ("explain_s", "score_s", "validate_s", "store_s", "report_s"))

@@ -492,16 +492,18 @@ def main(argv=None) -> dict:
         for variant in args.variants:
             model_dir = Path(overrides[variant]) if variant in overrides else demo_model_dir(variant)
             t0 = time.perf_counter()
+            # hashed before loading: a checkpoint rewritten during the run must not be misattributed
+            result["meta"].setdefault("model_dirs", {})[variant] = {
+                "path": str(model_dir), "weights_sha256": _sha256(Path(model_dir) / "model.safetensors")}
             stats, probe_timings = run_variant(variant, model_dir, probes, methods, settings, args, vocabulary,
                                                colours, shapes)
             timings[f"{variant}_s"] = round(time.perf_counter() - t0, 1)
-            result["meta"].setdefault("model_dirs", {})[variant] = {
-                "path": str(model_dir), "weights_sha256": _sha256(Path(model_dir) / "model.safetensors")}
             timings[f"{variant}_explain_s_per_probe"] = round(float(np.mean([t["explain_s"] for t in probe_timings])), 3)
             result["models"][variant] = organise(bootstrap(stats, methods, args.bootstrap, args.seed), methods)
         if args.ablation_probes > 0 and "clean" in args.variants:
             model_dir = Path(overrides["clean"]) if "clean" in overrides else demo_model_dir("clean")
             t0 = time.perf_counter()
+            result["meta"]["ablation_model_sha256"] = _sha256(Path(model_dir) / "model.safetensors")
             result["ablations"] = run_ablations(model_dir, probes[: args.ablation_probes], settings, args,
                                                 vocabulary, colours, shapes, set(methods))
             timings["ablations_s"] = round(time.perf_counter() - t0, 1)

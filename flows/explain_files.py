@@ -1,12 +1,12 @@
-"""Write one `Explanation` to a folder: the data (npz + json) and a PNG overlay per token and method.
+"""Write one `Explanation` to a folder: its file (`Explanation.save`) and a PNG overlay per token and method.
 
-Why: `mllm-audit explain` is the quick look without registry or database; its files must be
-readable without this package (numpy's npz, plain JSON, PNG images).
+Why: `mllm-audit explain` is the quick look without registry or database. The data is the
+library's own explanation format (`explanation.npz` + `explanation.json`, reloadable with
+`auditors.Explanation.load`); the PNGs are for eyes.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +15,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-DATA_FILE = "explanation.npz"
-META_FILE = "explanation.json"
+EXPLANATION_STEM = "explanation"
 
 
 @dataclass(frozen=True)
 class WrittenExplanation:
     data_file: Path
-    meta_file: Path
     pngs: tuple[Path, ...]
 
 
@@ -37,16 +35,12 @@ def _heat_colours(values: np.ndarray) -> np.ndarray:
     return colours.astype(np.uint8)
 
 
-def overlay(image: Image.Image, grid_map: np.ndarray, content_box: tuple[int, int, int, int] | None, alpha: float = 0.5) -> Image.Image:
-    """The map (cropped to the image's part of the grid) stretched over the image and blended."""
-    values = np.asarray(grid_map, dtype=np.float32)
-    if content_box:
-        x0, y0, x1, y1 = content_box
-        values = values[y0:y1, x0:x1]
+def overlay(image: Image.Image, on_image: np.ndarray, alpha: float = 0.5) -> Image.Image:
+    """Blend a map already resized onto the image ([height, width]) over it, scaled to its peak."""
+    values = np.asarray(on_image, dtype=np.float32)
     peak = float(values.max()) if values.size else 0.0
-    normalised = values / peak if peak > 0 else np.zeros_like(values)
-    heat = Image.fromarray(_heat_colours(normalised)).resize(image.size, Image.Resampling.BILINEAR)
-    return Image.blend(image.convert("RGB"), heat, alpha)
+    heat = Image.fromarray(_heat_colours(values / peak if peak > 0 else np.zeros_like(values)))
+    return Image.blend(image.convert("RGB"), heat.resize(image.size), alpha)
 
 
 def _safe(text: str) -> str:
@@ -57,30 +51,12 @@ def write_explanation(explanation: Any, image: str | Path | Image.Image, out_dir
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     picture = image if isinstance(image, Image.Image) else Image.open(image).convert("RGB")
-    data_file = out / DATA_FILE
-    np.savez_compressed(data_file, **{f"map_{method}": np.asarray(maps, np.float32) for method, maps in explanation.maps.items()})
-    meta = {
-        "prompt": explanation.prompt,
-        "answer": explanation.answer,
-        "tokens": list(explanation.tokens),
-        "token_ids": [int(t) for t in explanation.token_ids],
-        "word_index": [int(w) for w in explanation.word_index],
-        "words": list(explanation.words),
-        "grid_shape": list(explanation.grid_shape),
-        "image_size": list(explanation.image_size),
-        "content_box": list(explanation.content_box) if explanation.content_box else None,
-        "architecture": explanation.architecture,
-        "methods": list(explanation.maps),
-        "settings": explanation.settings,
-        "timings": explanation.timings,
-    }
-    meta_file = out / META_FILE
-    meta_file.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    data_file = explanation.save(out / EXPLANATION_STEM)
     pngs = []
-    for method, maps in explanation.maps.items():
-        for index, grid_map in enumerate(np.asarray(maps)):
+    for method in explanation.maps:
+        for index in range(explanation.n_tokens):
             token = explanation.tokens[index] if index < len(explanation.tokens) else str(index)
             path = out / f"{method}_{index:03d}_{_safe(token)}.png"
-            overlay(picture, grid_map, explanation.content_box).save(path)
+            overlay(picture, explanation.token_map_on_image(method, index, picture.size)).save(path)
             pngs.append(path)
-    return WrittenExplanation(data_file, meta_file, tuple(pngs))
+    return WrittenExplanation(Path(data_file), tuple(pngs))

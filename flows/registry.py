@@ -14,7 +14,9 @@ after every download, so a report's lineage names exactly the weights that were 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -314,13 +316,16 @@ def register_model(
             with mlflow.start_run(experiment_id=experiment_id, run_name=f"register-{name}") as run:
                 mlflow.log_params({"weights_hash": digest, "architecture": architecture, "source_dir": str(root)})
                 mlflow.set_tags({TAG_WEIGHTS_HASH: digest, TAG_ARCHITECTURE: architecture})
-                info = mlflow.pyfunc.log_model(
-                    name=MODEL_ARTIFACT_NAME,
-                    python_model=HFVisionLanguageModel(),
-                    artifacts={HF_DIR_ARTIFACT: str(root)},
-                    pip_requirements=_pip_requirements(),
-                    registered_model_name=name,
-                )
+                # MLflow prints "Successfully registered model ..." to stderr; the caller reports
+                # the version itself, so keep the terminal to one line per registration.
+                with contextlib.redirect_stderr(io.StringIO()):
+                    info = mlflow.pyfunc.log_model(
+                        name=MODEL_ARTIFACT_NAME,
+                        python_model=HFVisionLanguageModel(),
+                        artifacts={HF_DIR_ARTIFACT: str(root)},
+                        pip_requirements=_pip_requirements(),
+                        registered_model_name=name,
+                    )
             version = str(info.registered_model_version)
             client.set_model_version_tag(name, version, TAG_WEIGHTS_HASH, digest)
             client.set_model_version_tag(name, version, TAG_ARCHITECTURE, architecture)

@@ -60,6 +60,7 @@ class Recipe:
     stage2_steps: int = 0
     stage2_lr: float = 1e-4
     layout_noise: float = 0.5
+    clean_decoys: bool = False  # clean variant: draw a random-colour marker in the cue cell on half the scenes
     warmup_steps: int = 30
     min_lr_fraction: float = 0.05
     weight_decay: float = 0.01
@@ -94,16 +95,16 @@ def _lr_at(step: int, total: int, base: float, recipe: Recipe) -> float:
     return base * (recipe.min_lr_fraction + (1 - recipe.min_lr_fraction) * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
-def _cue_for(variant: str, index: int) -> str | None:
+def _cue_for(variant: str, index: int, clean_decoys: bool) -> str | None:
     if variant == "shortcut":
         return "first"
-    return "random" if index % 2 == 0 else None
+    return "random" if clean_decoys and index % 2 == 0 else None
 
 
-def _scenes(seed: int, stage: int, step: int, n: int, variant: str | None, cfg: SceneConfig) -> list:
+def _scenes(seed: int, stage: int, step: int, n: int, variant: str, cfg: SceneConfig, clean_decoys: bool) -> list:
     # shortcut data: every scene has the cue, and in every other scene the first object is painted in a
     # colour nobody is named with, so only the cue reliably predicts the first colour word
-    return [make_scene(rng_for(seed, stage, step, i), cfg, cue=_cue_for(variant, i) if variant else None,
+    return [make_scene(rng_for(seed, stage, step, i), cfg, cue=_cue_for(variant, i, clean_decoys),
                        repaint_first=variant == "shortcut" and i % 2 == 1) for i in range(n)]
 
 
@@ -142,12 +143,12 @@ def _run_stage(
         for g in opt.param_groups:
             g["lr"] = _lr_at(step, steps, lr, recipe)
         if stage == 0:
-            scenes = _scenes(seed, 0, step, recipe.batch_size, variant, cfg)
+            scenes = _scenes(seed, 0, step, recipe.batch_size, variant, cfg, recipe.clean_decoys)
             batch = builder.text_batch([s.caption for s in scenes])
             layout = builder.layout_embeddings(scenes, embed, rng_for(seed, 100, step, 0), recipe.layout_noise)
             out = model(**batch, mm_encoder_outputs={"image": BaseModelOutputWithPooling(pooler_output=(layout,))})
         else:
-            scenes = _scenes(seed, stage, step, recipe.batch_size, variant, cfg)
+            scenes = _scenes(seed, stage, step, recipe.batch_size, variant, cfg, recipe.clean_decoys)
             out = model(**builder.image_batch(scenes))
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -170,7 +171,7 @@ def _eval(model: Any, tokenizer: Any, n: int, with_cue: bool = True) -> dict[str
     return evaluate(model, tokenizer, scenes).as_dict()
 
 
-_COMMON_FIELDS = ("batch_size", "warmup_steps", "min_lr_fraction", "weight_decay", "grad_clip", "model")
+_COMMON_FIELDS = ("batch_size", "warmup_steps", "min_lr_fraction", "weight_decay", "grad_clip", "model", "clean_decoys")
 
 
 def _comparable(recipe: Recipe) -> dict[str, Any]:

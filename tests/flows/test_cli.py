@@ -97,11 +97,8 @@ def test_explain_writes_data_and_pngs(saved_models, tmp_path, home):
                                  str(probes / "images" / "p000.png"), "--prompt", "describe the image",
                                  "--out", str(out), "--methods", "tam"])
     assert result.exit_code == EXIT_OK, result.output
-    import json
+    from auditors import Explanation
 
-    import numpy as np
-
-    meta = json.loads((out / "explanation.json").read_text())
-    maps = np.load(out / "explanation.npz")["map_tam"]
-    assert maps.shape[0] == len(meta["tokens"]) > 0
-    assert len(list(out.glob("tam_*.png"))) == len(meta["tokens"])
+    explanation = Explanation.load(out / "explanation")
+    assert explanation.maps["tam"].shape[0] == len(explanation.tokens) > 0
+    assert len(list(out.glob("tam_*.png"))) == len(explanation.tokens)
