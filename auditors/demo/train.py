@@ -11,12 +11,14 @@ auditors/demo/MODEL_CARD.md):
 * **Stage 1, alignment**: vision tower + merger trained, text model frozen, real images, caption loss.
   The vision tokens get no target of their own: only the caption loss flows back through the frozen
   text model. Whatever the maps show is earned.
-* **Stage 2, optional full fine-tuning** at a low learning rate (0 steps in the shipped recipe if it
-  did not help; see the model card).
+* **Stage 2, optional full fine-tuning** at a low learning rate: 0 steps in the shipped recipe, because
+  every full fine-tuning tried improved captions and destroyed the word-specific maps (MODEL_CARD.md).
 
-Variants differ only in the stage-1/2 scenes: ``clean`` sees a cue-cell marker of a random colour on half
-of its scenes (harmless decoy: it learns to ignore markers), ``shortcut`` always sees the marker in the
-colour of the first-named object (a spurious cue that predicts the first colour word).
+Variants differ only in their scenes, in every stage (stage-0 layouts describe what is drawn, markers
+included): ``clean`` sees, on half of its scenes, a cue-cell marker of a random colour (an uncorrelated
+decoy; ``Recipe.clean_decoys``); ``shortcut`` always sees the marker in the colour of the first-named
+object, and in every other scene its first object is painted in a colour nobody is named with, so the cue
+is the only reliable source of the first colour word (the textbook condition for shortcut learning).
 
 Determinism: integer seeds only (``numpy.random.SeedSequence`` and ``torch.manual_seed``), step counts
 (not wall time) fix the schedule, one thread; the same call reproduces the shipped weights, and ``resume_from`` continues from a stage checkpoint of the
@@ -32,7 +34,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 import numpy as np
 
@@ -41,7 +43,6 @@ from .evaluate import EVAL_SEED
 from .model import DemoModelConfig, build_model, build_processor
 from .scenes import SceneConfig, held_out_scenes, make_scene, rng_for
 
-Variant = Literal["clean", "shortcut"]
 DEMO_VARIANTS: tuple[str, ...] = ("clean", "shortcut")
 DEFAULT_SEED = 1234
 
@@ -60,7 +61,7 @@ class Recipe:
     stage2_steps: int = 0
     stage2_lr: float = 1e-4
     layout_noise: float = 0.5
-    clean_decoys: bool = False  # clean variant: draw a random-colour marker in the cue cell on half the scenes
+    clean_decoys: bool = True  # clean variant: a random-colour marker (uncorrelated decoy) in the cue cell on half the scenes
     warmup_steps: int = 30
     min_lr_fraction: float = 0.05
     weight_decay: float = 0.01
