@@ -42,3 +42,15 @@ def in_ci() -> bool:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Silence logging-handler errors at interpreter exit.
+
+    Why: Prefect's temporary API server logs "Stopping temporary server" from an atexit hook, after
+    pytest has closed the captured streams its console handler writes to; the resulting
+    "--- Logging error ---" tracebacks are noise, not test failures.
+    """
+    import logging
+
+    logging.raiseExceptions = False
