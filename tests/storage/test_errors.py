@@ -60,7 +60,7 @@ def _closed_port() -> int:
 
 
 def test_unreachable_postgresql_server_fails_fast_with_one_line() -> None:
-    pytest.importorskip("psycopg", reason="psycopg is an optional dependency ([postgres] extra)")
+    import psycopg  # noqa: F401  (the [dev] extra installs it: the test must not pass vacuously)
     url = f"postgresql+psycopg://audit:secret@127.0.0.1:{_closed_port()}/audit"
     started = time.monotonic()
     with pytest.raises(DatabaseUnreachableError, match=r"cannot use database postgresql\+psycopg://audit:\*\*\*@127\.0\.0\.1") as excinfo:
