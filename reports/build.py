@@ -35,7 +35,7 @@ from reports.encode import (
 from reports.page import esc, page, plotly_js, script_json, static_text, table
 from reports.stats import MeanCI, cluster_bootstrap_mean, stable_seed
 from reports.verdict import describe_comparison, is_drift_metric
-from reports.words import pair_tokens
+from reports.words import generation_words, normalize_word, pair_tokens
 from storage.records import Direction, GenerationRecord, MetricRecord, TokenMapRecord
 
 REPORT_FORMAT_VERSION = "1"
@@ -163,6 +163,54 @@ def _side_payload(
     return {"text": text, "tokens": tokens_text, "maps": encoded}
 
 
+# Per-word metrics that exist only for words naming an object with a mask: the words whose maps
+# the gallery should open on.
+OBJECT_WORD_METRICS = frozenset({"pointing_game", "energy_in_mask", "obj_iou_per_word"})
+
+
+def _object_tokens(gen: GenerationRecord, words: set[str] | None) -> set[int] | None:
+    """Token indices of the answer words that name an object (None: no such words known)."""
+    if not words:
+        return None
+    by_word = generation_words(gen)
+    tokens = {t for t, w in enumerate(gen.word_index) if w >= 0 and by_word.get(w) in words}
+    return tokens or None
+
+
+def most_changed_token(
+    cand: dict[str, dict[int, np.ndarray]],
+    base: dict[str, dict[int, np.ndarray]],
+    pair: list[int],
+    eligible: set[int] | None = None,
+) -> int | None:
+    """The candidate token whose map differs most from the baseline's map of the same word.
+
+    Why: the gallery opens each probe on this token, so a reader sees at once where the two
+    versions look differently instead of starting on an uninformative first token ("a").
+    Distance: total-variation distance between the two maps normalised to unit mass, averaged
+    over the methods both versions have; None when no token is paired. `eligible` (e.g. the
+    tokens of object words) narrows the choice when given.
+    """
+    best, best_distance = None, -1.0
+    methods = sorted(set(cand) & set(base))
+    for t, bt in enumerate(pair):
+        if bt < 0 or (eligible is not None and t not in eligible):
+            continue
+        distances = []
+        for method in methods:
+            a, b = cand[method].get(t), base[method].get(bt)
+            if a is None or b is None or a.shape != b.shape:
+                continue
+            a = np.clip(np.asarray(a, dtype=np.float64), 0.0, None)
+            b = np.clip(np.asarray(b, dtype=np.float64), 0.0, None)
+            if a.sum() <= 0 or b.sum() <= 0:
+                continue
+            distances.append(0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum()))
+        if distances and (d := float(np.mean(distances))) > best_distance:
+            best, best_distance = t, d
+    return best
+
+
 def display_token(token: str) -> str:
     """Tokenizer space markers shown as the spaces they stand for."""
     return token.replace("\u0120", " ").replace("\u2581", " ").replace("\u010a", "\n")
@@ -218,6 +266,10 @@ def gallery_entries(data: ReportData, options: ReportOptions) -> tuple[list[dict
                if c.verdict != "pass" and not is_drift_metric(c.metric)}
     notes = data.verdict.probe_notes if data.verdict else {}
     images = _ImageStore(data, options)
+    object_words: dict[str, set[str]] = defaultdict(set)
+    for m in data.metrics:
+        if m.probe_key is not None and m.word and m.metric in OBJECT_WORD_METRICS:
+            object_words[m.probe_key].add(normalize_word(m.word.split("#")[0]))
 
     probes = list(data.probes)
     known = {p.probe_key for p in probes}
@@ -253,12 +305,16 @@ def gallery_entries(data: ReportData, options: ReportOptions) -> tuple[list[dict
             "c": cand_side,
             "b": None,
             "pair": None,
+            "focus": None,
             "_score": score,
         }
         if data.has_baseline and (key in base_gen or key in base_maps):
             entry["b"] = _side_payload(base_gen.get(key), base_maps.get(key, {}), options.max_grid)
             if key in cand_gen and key in base_gen:
                 entry["pair"] = pair_tokens(cand_gen[key], base_gen[key])
+                entry["focus"] = most_changed_token(cand_maps.get(key, {}), base_maps.get(key, {}),
+                                                    entry["pair"],
+                                                    _object_tokens(cand_gen[key], object_words.get(key)))
         entries.append(entry)
     entries.sort(key=lambda e: (e["note"] is None, e["_score"], e["key"]))
     for e in entries:

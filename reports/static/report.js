@@ -154,9 +154,11 @@
     var seen = {};
     Object.keys(p.c.maps).forEach(function (m) { p.c.maps[m].t.forEach(function (t) { seen[t] = true; }); });
     state.positions = Object.keys(seen).map(Number).sort(function (a, b) { return a - b; });
-    state.pos = 0;
+    // open on the token whose map changed most between the versions (computed at build time)
+    var focus = (p.focus === undefined || p.focus === null) ? -1 : state.positions.indexOf(p.focus);
+    state.pos = focus > 0 ? focus : 0;
     slider.max = String(Math.max(0, state.positions.length - 1));
-    slider.value = "0";
+    slider.value = String(state.pos);
     slider.disabled = state.positions.length === 0;
 
     var data = JSON.parse(JSON.stringify(G.skeleton.data));

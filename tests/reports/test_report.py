@@ -241,3 +241,28 @@ def test_report_of_a_run_without_maps_still_builds(tmp_path):
     assert gallery["methods"] == ["(no maps)"]
     assert all(p["c"]["maps"] == {} for p in gallery["probes"])
     assert data.warnings == []  # the caller's data is not modified by a build
+
+
+def test_most_changed_token_is_where_the_versions_maps_disagree():
+    from reports.build import most_changed_token
+
+    same = np.zeros((4, 4)); same[1, 1] = 1.0
+    moved = np.zeros((4, 4)); moved[3, 3] = 1.0
+    cand = {"tam": {0: same, 1: moved, 2: same}}
+    base = {"tam": {0: same, 1: same, 2: same}}
+    assert most_changed_token(cand, base, [0, 1, 2]) == 1
+    # an unpaired token (the baseline never generated its word) is never chosen
+    assert most_changed_token(cand, base, [0, -1, 2]) in (0, 2)
+    assert most_changed_token(cand, base, [-1, -1, -1]) is None
+
+
+def test_most_changed_token_can_be_limited_to_object_words():
+    from reports.build import most_changed_token
+
+    same = np.zeros((4, 4)); same[1, 1] = 1.0
+    moved = np.zeros((4, 4)); moved[3, 3] = 1.0
+    half = np.zeros((4, 4)); half[1, 1] = 1.0; half[3, 3] = 1.0
+    cand = {"tam": {0: moved, 1: half, 2: same}}
+    base = {"tam": {0: same, 1: same, 2: same}}
+    assert most_changed_token(cand, base, [0, 1, 2]) == 0
+    assert most_changed_token(cand, base, [0, 1, 2], eligible={1, 2}) == 1

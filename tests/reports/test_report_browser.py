@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from reports import ReportOptions, build_report
+from reports.build import gallery_entries
 from tests.conftest import in_ci
 from tests.reports.cdp import Browser, find_chromium
 from tests.reports.factories import make_report_data
@@ -65,8 +66,21 @@ def _heat(page, trace: int):
         f"JSON.stringify(document.getElementById('viewer').data[{trace}].z)")
 
 
+def _expected_start_positions(data) -> list[str]:
+    """Per gallery row, the slider position of the token whose map changed most (see build.py)."""
+    entries, _ = gallery_entries(data, ReportOptions())
+    starts = []
+    for e in entries:
+        positions = sorted({t for side in e["c"]["maps"].values() for t in side["t"]})
+        starts.append(str(positions.index(e["focus"]) if e["focus"] is not None else 0))
+    return starts
+
+
 def test_report_renders_without_errors_and_slider_moves_the_heatmap(browser, tmp_path):
-    paths = build_report(make_report_data(6), tmp_path)
+    data = make_report_data(6)
+    starts = _expected_start_positions(data)
+    assert any(s != "0" for s in starts)  # the fixture has probes whose change is not on token 0
+    paths = build_report(data, tmp_path)
     page = _open(browser, paths.html)
     assert page.errors() == []
     n_traces = page.evaluate("document.getElementById('viewer').data.length")
@@ -82,9 +96,16 @@ def test_report_renders_without_errors_and_slider_moves_the_heatmap(browser, tmp
     assert geometry["x0"] + geometry["dx"] * (geometry["cols"] - 0.5) == pytest.approx(224 - 0.5)
     assert geometry["y0"] + geometry["dy"] * (geometry["rows"] - 0.5) == pytest.approx(224 - 0.5)
 
+    # The probe opens on the token whose map changed most between the versions
+    slider_value = "document.getElementById('token-slider').value"
+    assert page.evaluate(slider_value) == starts[0]
+    page.evaluate("document.getElementById('token-slider').focus()")
+    page.press("Home", 36)
+    browser.pump(0.3)
+    assert page.evaluate(slider_value) == "0"
+
     before_cand, before_base = _heat(page, 1), _heat(page, 3)
     label_before = page.evaluate("document.getElementById('token-label').textContent")
-    page.evaluate("document.getElementById('token-slider').focus()")
     for _ in range(3):
         page.press("ArrowRight", 39)
     browser.pump(0.5)
@@ -99,7 +120,7 @@ def test_report_renders_without_errors_and_slider_moves_the_heatmap(browser, tmp
     # Select another probe from the list: the image and maps change
     page.evaluate("document.getElementById('probe-row-2').click()")
     browser.pump(0.3)
-    assert page.evaluate("document.getElementById('token-slider').value") == "0"
+    assert page.evaluate(slider_value) == starts[2]  # again on its most-changed token
     assert page.evaluate("document.querySelector('#probe-list tr.selected').id") == "probe-row-2"
 
     page.evaluate("document.getElementById('gallery').scrollIntoView()")
