@@ -56,7 +56,7 @@ class Recipe:
     batch_size: int = 32
     stage0_steps: int = 1000
     stage0_lr: float = 2e-3
-    stage1_steps: int = 1500
+    stage1_steps: int = 3000
     stage1_lr: float = 2e-3
     stage2_steps: int = 0
     stage2_lr: float = 1e-4
