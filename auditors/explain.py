@@ -60,6 +60,7 @@ def explain(model, processor, image, prompt: str, methods: Sequence[str] = DEFAU
     timings["total_s"] = time.perf_counter() - started
     tokenizer = processor.tokenizer
     used = settings.to_dict()
+    used["resolved_rank_filter"] = state.rank_filter
     used["resolved_scales"] = list(state.scales) if any(e.needed_scales(state) != (1.0,) for e in explainers) else [1.0]
     return Explanation(
         prompt=prompt,

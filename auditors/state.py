@@ -84,6 +84,11 @@ class ExplainState:
     def scales(self) -> tuple[float, ...]:
         return self.settings.resolve_scales(self.grid_shape, self.adapter.fixed_canvas)
 
+    @cached_property
+    def rank_filter(self) -> str:
+        """Where the rank Gaussian filter applies on this generation (``auto`` resolved by grid size)."""
+        return self.settings.resolve_rank_filter(self.grid_shape)
+
     def prepared_at(self, scale: float) -> PreparedInput:
         if scale not in self._prepared_at:
             self._prepared_at[scale] = self.adapter.prepare(self.model, self.processor, self.image, self.prompt,
@@ -185,7 +190,7 @@ class ExplainState:
     def aggregated_record_maps(self) -> np.ndarray:
         """MSEA: every record's map averaged over scales on the original grid, [N, h, w] float32."""
         mode = self.settings.per_scale_normalisation
-        per_scale_rgf = self.settings.rank_filter == "per_scale"
+        per_scale_rgf = self.rank_filter == "per_scale"
         original = self.record_maps_at(1.0)
         if per_scale_rgf:
             original = np.nan_to_num(np.stack([rank_gaussian_filter(m) for m in original]))

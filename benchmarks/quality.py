@@ -259,8 +259,10 @@ def ablation_settings(base):
         configs.append((f"arc rbo_p={rbo_p}", ("arc", "msea_arc"), replace(base, rbo_p=rbo_p)))
     for weighting in ("incoherence", "relevance"):
         configs.append((f"arc weighting={weighting}", ("arc", "msea_arc"), replace(base, arc_weighting=weighting)))
-    configs.append(("rank filter=none", ("tam", "arc", "msea_arc"), replace(base, rank_filter="none")))
-    configs.append(("rank filter=per_scale", ("msea", "msea_arc"), replace(base, rank_filter="per_scale")))
+    for mode, methods in (("final", ("tam", "arc", "msea", "msea_arc")), ("none", ("tam", "arc", "msea", "msea_arc")),
+                          ("per_scale", ("msea", "msea_arc"))):
+        if mode != base.rank_filter:
+            configs.append((f"rank filter={mode}", methods, replace(base, rank_filter=mode)))
     return configs
 
 

@@ -453,7 +453,10 @@ def train_demo(
     out: Path = typer.Option(..., "--out", help="Folder for the trained model."),
     variant: str = typer.Option("clean", "--variant", help="clean or shortcut."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Training seed (default: the shipped weights' seed)."),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch threads."),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", min=1,
+        help="torch threads for every stage (default: the recipe's per-stage counts, which reproduce the shipped "
+             "weights bit for bit on the same kind of CPU; another count trains a different model)."),
 ) -> None:
     """Train an embedded demo model variant from scratch (reproduces the shipped weights; slow)."""
 

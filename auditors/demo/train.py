@@ -67,6 +67,9 @@ class Recipe:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     eval_scenes: int = 100
+    # torch threads per stage (0, 1, 2). CPU float sums are split by thread count, so this is part of what
+    # reproduces a run bit for bit; the shipped weights had stage 0 on one thread and stage 1 on two.
+    stage_threads: tuple[int, int, int] = (1, 2, 2)
     model: DemoModelConfig = field(default_factory=DemoModelConfig)
 
 
@@ -216,7 +219,7 @@ def train_demo(
     variant: str = "clean",
     seed: int = DEFAULT_SEED,
     recipe: Recipe = Recipe(),
-    threads: int = 1,
+    threads: int | None = None,
     checkpoint_dir: str | Path | None = None,
     resume_from: str | Path | None = None,
     stop_after_stage: int | None = None,
@@ -230,58 +233,72 @@ def train_demo(
     seed and recipe; stages up to N are loaded instead of recomputed, which gives the same weights because
     every stage's data and schedule depend only on (seed, variant, stage, step). ``stop_after_stage`` saves
     after that stage. ``checkpoint_dir`` receives a copy after every stage with its measurements.
+    ``threads``: torch threads for every stage; None uses ``recipe.stage_threads``, which is what makes the
+    same call give the shipped weights bit for bit (on the same kind of CPU). Another thread count gives a
+    different model (float sums in another order), measured to land noticeably off the shipped numbers,
+    see the model card.
     """
     import torch
 
     if variant not in DEMO_VARIANTS:
         raise TrainDemoError(f"unknown variant {variant!r}; choose one of {DEMO_VARIANTS}")
     log = log or (lambda m: print(m, flush=True))
-    torch.set_num_threads(threads)
-    t_start = time.time()
-    out = Path(out_dir)
-    ckpt = Path(checkpoint_dir) if checkpoint_dir else None
-    processor = build_processor()
-    tokenizer = processor.tokenizer
-    builder = BatchBuilder(tokenizer)
-    model = build_model(tokenizer, recipe.model, seed=seed)
-    untrained = _eval(model, tokenizer, recipe.eval_scenes) if evaluate_stages else None
-    if untrained:
-        log(f"untrained: {untrained}")
-    stages: list[StageRecord] = []
-    done = -1
-    if resume_from is not None:
-        done, stages = _load_resume(Path(resume_from), seed, variant, recipe, model)
-        log(f"stages 0..{done} loaded from {resume_from}")
-    plan = [(0, recipe.stage0_steps, recipe.stage0_lr), (1, recipe.stage1_steps, recipe.stage1_lr),
-            (2, recipe.stage2_steps, recipe.stage2_lr)]
-    for stage, steps, lr in plan:
-        if stop_after_stage is not None and stage > stop_after_stage:
-            break
-        if stage <= done or steps <= 0:
-            continue
-        wall, loss = _run_stage(model, builder, stage, steps, lr, seed, variant, recipe, log, progress)
-        ev = _eval(model, tokenizer, recipe.eval_scenes) if evaluate_stages and stage > 0 else None
-        stages.append(StageRecord(stage, steps, wall, loss, ev))
-        log(f"stage {stage} done in {wall:.0f}s loss {loss:.4f} eval {ev}")
-        if ckpt is not None:
-            d = ckpt / f"{variant}-stage{stage}"
-            model.save_pretrained(d)
-            processor.save_pretrained(d)
-            (d / f"stage{stage}.json").write_text(json.dumps({
-                "seed": seed, "variant": variant, f"stage{stage}_steps": steps, f"stage{stage}_lr": lr,
-                "wall_s": wall, "final_loss": loss, "eval": ev, "recipe": asdict(recipe),
-                "history": [asdict(s) for s in stages]}, indent=1, default=str))
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    result = TrainResult(out, variant, seed, stages, untrained, time.time() - t_start)
-    (out / "training.json").write_text(json.dumps({
-        "variant": variant, "seed": seed, "recipe": asdict(recipe), "threads": threads,
-        "stages": [asdict(s) for s in stages], "untrained_eval": untrained, "wall_s": result.wall_s,
-        "machine": f"{platform.machine()} {platform.processor() or ''} {platform.system()}".strip(),
-        "torch": torch.__version__,
-    }, indent=1, default=str))
-    return result
+    if threads is not None and threads < 1:
+        raise TrainDemoError(f"threads must be >= 1, got {threads}")
+    stage_threads = tuple(recipe.stage_threads) if threads is None else (threads,) * 3
+    if len(stage_threads) != 3 or any(int(n) < 1 for n in stage_threads):
+        raise TrainDemoError(f"recipe.stage_threads must be three counts >= 1, got {recipe.stage_threads}")
+    previous_threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(stage_threads[0])
+        t_start = time.time()
+        out = Path(out_dir)
+        ckpt = Path(checkpoint_dir) if checkpoint_dir else None
+        processor = build_processor()
+        tokenizer = processor.tokenizer
+        builder = BatchBuilder(tokenizer)
+        model = build_model(tokenizer, recipe.model, seed=seed)
+        untrained = _eval(model, tokenizer, recipe.eval_scenes) if evaluate_stages else None
+        if untrained:
+            log(f"untrained: {untrained}")
+        stages: list[StageRecord] = []
+        done = -1
+        if resume_from is not None:
+            done, stages = _load_resume(Path(resume_from), seed, variant, recipe, model)
+            log(f"stages 0..{done} loaded from {resume_from}")
+        plan = [(0, recipe.stage0_steps, recipe.stage0_lr), (1, recipe.stage1_steps, recipe.stage1_lr),
+                (2, recipe.stage2_steps, recipe.stage2_lr)]
+        for stage, steps, lr in plan:
+            if stop_after_stage is not None and stage > stop_after_stage:
+                break
+            if stage <= done or steps <= 0:
+                continue
+            torch.set_num_threads(stage_threads[stage])
+            wall, loss = _run_stage(model, builder, stage, steps, lr, seed, variant, recipe, log, progress)
+            ev = _eval(model, tokenizer, recipe.eval_scenes) if evaluate_stages and stage > 0 else None
+            stages.append(StageRecord(stage, steps, wall, loss, ev))
+            log(f"stage {stage} done in {wall:.0f}s loss {loss:.4f} eval {ev}")
+            if ckpt is not None:
+                d = ckpt / f"{variant}-stage{stage}"
+                model.save_pretrained(d)
+                processor.save_pretrained(d)
+                (d / f"stage{stage}.json").write_text(json.dumps({
+                    "seed": seed, "variant": variant, f"stage{stage}_steps": steps, f"stage{stage}_lr": lr,
+                    "wall_s": wall, "final_loss": loss, "eval": ev, "recipe": asdict(recipe),
+                    "history": [asdict(s) for s in stages]}, indent=1, default=str))
+        out.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out)
+        processor.save_pretrained(out)
+        result = TrainResult(out, variant, seed, stages, untrained, time.time() - t_start)
+        (out / "training.json").write_text(json.dumps({
+            "variant": variant, "seed": seed, "recipe": asdict(recipe), "threads": list(stage_threads),
+            "stages": [asdict(s) for s in stages], "untrained_eval": untrained, "wall_s": result.wall_s,
+            "machine": f"{platform.machine()} {platform.processor() or ''} {platform.system()}".strip(),
+            "torch": torch.__version__,
+        }, indent=1, default=str))
+        return result
+    finally:
+        torch.set_num_threads(previous_threads)  # a library call leaves the process as it found it
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -292,7 +309,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--variant", choices=DEMO_VARIANTS, default="clean")
     ap.add_argument("--out", required=True, help="folder for the saved model (safetensors + processor files)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for every stage (default: the recipe's per-stage counts, as shipped)")
     ap.add_argument("--checkpoint-dir", default=None, help="save a copy after every stage here")
     ap.add_argument("--resume-from", default=None, help="a stage checkpoint of the same seed and recipe to continue from")
     args = ap.parse_args(argv)

@@ -21,4 +21,4 @@ class ActivationRankingCorrelation(Explainer):
     def explain(self, state) -> np.ndarray:
         weighting = arc_weighting(state, state.settings.arc_weighting)
         return finalise(remove_context(state.record_maps_at(1.0), state, weighting,
-                                       rank_filter=state.settings.rank_filter != "none"))
+                                       rank_filter=state.rank_filter != "none"))

@@ -24,6 +24,6 @@ class MultiScaleAggregation(Explainer):
 
     def explain(self, state) -> np.ndarray:
         maps = state.aggregated_record_maps[state.n_prompt:]
-        if state.settings.rank_filter == "final":
+        if state.rank_filter == "final":
             maps = np.stack([rank_gaussian_filter(m) for m in maps]) if len(maps) else maps
         return finalise(np.stack([minmax(np.nan_to_num(m)) for m in maps]) if len(maps) else maps)

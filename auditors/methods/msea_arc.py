@@ -19,4 +19,4 @@ class MultiScaleARC(Explainer):
     def explain(self, state) -> np.ndarray:
         weighting = arc_weighting(state, state.settings.arc_weighting)
         return finalise(remove_context(state.aggregated_record_maps, state, weighting,
-                                       rank_filter=state.settings.rank_filter == "final"))
+                                       rank_filter=state.rank_filter == "final"))

@@ -26,7 +26,7 @@ class TokenActivationMap(Explainer):
     def explain(self, state) -> np.ndarray:
         if state.settings.tam_mode == "reference":
             return finalise(reference_maps(state))
-        rank_filter = state.settings.rank_filter != "none"
+        rank_filter = state.rank_filter != "none"
         return finalise(remove_context(state.record_maps_at(1.0), state, tam_weighting, rank_filter=rank_filter))
 
 

@@ -82,3 +82,19 @@ def test_settings_are_validated_and_documented():
     assert s.resolve_scales((16, 20), fixed_canvas=False) == (1.0, 0.75, 0.5)
     assert s.resolve_scales((4, 4), fixed_canvas=True) == (1.0, 0.75, 0.5)
     assert ExplainSettings.from_dict(s.to_dict()) == s
+
+
+def test_auto_rank_filter_depends_on_the_grid_side():
+    s = ExplainSettings()
+    assert s.rank_filter == "auto"
+    assert s.resolve_rank_filter((4, 4)) == "none"  # a 3x3 window would span most of the image
+    assert s.resolve_rank_filter((7, 30)) == "none"  # the shorter side decides
+    assert s.resolve_rank_filter((8, 8)) == "final"
+    assert ExplainSettings(rank_filter_min_grid_side=4).resolve_rank_filter((4, 4)) == "final"
+    for explicit in ("final", "per_scale", "none"):
+        assert ExplainSettings(rank_filter=explicit).resolve_rank_filter((4, 4)) == explicit
+        assert ExplainSettings(rank_filter=explicit).resolve_rank_filter((32, 32)) == explicit
+    with pytest.raises(AuditorInputError, match="rank_filter_min_grid_side"):
+        ExplainSettings(rank_filter_min_grid_side=0)
+    with pytest.raises(AuditorInputError, match="rank_filter"):
+        ExplainSettings(rank_filter="sometimes")

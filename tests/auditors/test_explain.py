@@ -40,14 +40,14 @@ def test_single_scale_msea_equals_the_single_scale_path(tiny_models, noise_image
     from auditors.core.rank_filter import rank_gaussian_filter
 
     model, processor = tiny_models[family]
-    one = ExplainSettings(max_new_tokens=5, scales=(1.0,))
+    one = ExplainSettings(max_new_tokens=5, scales=(1.0,), rank_filter="final")
     exp = auditors.explain(model, processor, noise_image, PROMPT, methods=("logit_lens", "msea", "arc", "msea_arc"),
                            settings=one)
     expected = np.stack([minmax(np.nan_to_num(rank_gaussian_filter(m))) for m in exp.maps["logit_lens"]])
     np.testing.assert_allclose(exp.maps["msea"], expected, atol=1e-6)
     np.testing.assert_array_equal(exp.maps["msea_arc"], exp.maps["arc"])
     multi = auditors.explain(model, processor, noise_image, PROMPT, methods=("msea_arc",),
-                             settings=ExplainSettings(max_new_tokens=5, scales=(1.0, 0.5)))
+                             settings=ExplainSettings(max_new_tokens=5, scales=(1.0, 0.5), rank_filter="final"))
     assert multi.settings["resolved_scales"] == [1.0, 0.5]
     assert not np.array_equal(multi.maps["msea_arc"], exp.maps["msea_arc"])  # the extra scale changes the maps
 
@@ -68,7 +68,8 @@ def test_arc_with_fully_coherent_context_subtracts_nothing(tiny_models, noise_im
 
     with torch.inference_mode():
         capture = generate_with_capture(model, processor, adapter, prepared, 5)
-        state = ExplainState(model, processor, adapter, noise_image, PROMPT, FAST, prepared, capture)
+        filtered = ExplainSettings(max_new_tokens=5, rank_filter="final")
+        state = ExplainState(model, processor, adapter, noise_image, PROMPT, filtered, prepared, capture)
         state.__dict__["record_topk"] = np.tile(np.arange(50), (len(state.record_ids), 1))  # all coherent
         arc = get_explainer("arc").explain(state)
         raw = state.record_maps_at(1.0)
@@ -266,9 +267,32 @@ def test_corrected_tam_explains_token_zero_with_its_own_class(tiny_models, noise
 
     model, processor = tiny_models["qwen2_5_vl"]
     exp = auditors.explain(model, processor, noise_image, PROMPT, methods=("logit_lens", "tam"),
-                           settings=ExplainSettings(max_new_tokens=3, include_prompt_context=False))
+                           settings=ExplainSettings(max_new_tokens=3, include_prompt_context=False, rank_filter="final"))
     expected = np.nan_to_num(rank_gaussian_filter(joint_minmax(exp.maps["logit_lens"][0], None)))
     np.testing.assert_allclose(exp.maps["tam"][0], expected, atol=1e-6)
+
+
+def test_auto_rank_filter_skips_small_grids_and_is_recorded(tiny_models, noise_image):
+    """The tiny model's grid is a few tokens a side: ``auto`` leaves the filter out there (and says so in
+    the explanation's settings), while a threshold the grid meets filters exactly as ``final`` does."""
+    from auditors.core.normalise import joint_minmax
+
+    model, processor = tiny_models["qwen2_5_vl"]
+    base = dict(max_new_tokens=3, include_prompt_context=False)
+    auto = auditors.explain(model, processor, noise_image, PROMPT, methods=("logit_lens", "tam", "msea_arc"),
+                            settings=ExplainSettings(**base))
+    assert min(auto.grid_shape) < ExplainSettings().rank_filter_min_grid_side
+    assert auto.settings["rank_filter"] == "auto" and auto.settings["resolved_rank_filter"] == "none"
+    np.testing.assert_allclose(auto.maps["tam"][0], joint_minmax(auto.maps["logit_lens"][0], None), atol=1e-6)
+    explicit = {mode: auditors.explain(model, processor, noise_image, PROMPT, methods=("tam", "msea_arc"),
+                                       settings=ExplainSettings(**base, rank_filter=mode)) for mode in ("none", "final")}
+    low = auditors.explain(model, processor, noise_image, PROMPT, methods=("tam", "msea_arc"),
+                           settings=ExplainSettings(**base, rank_filter_min_grid_side=2))
+    assert low.settings["resolved_rank_filter"] == "final"
+    for method in ("tam", "msea_arc"):
+        np.testing.assert_array_equal(auto.maps[method], explicit["none"].maps[method])
+        np.testing.assert_array_equal(low.maps[method], explicit["final"].maps[method])
+        assert not np.array_equal(explicit["none"].maps[method], explicit["final"].maps[method])
 
 
 def test_arc_with_relevance_weighting_is_corrected_tam(tiny_models, noise_image):

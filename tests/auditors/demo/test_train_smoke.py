@@ -102,3 +102,28 @@ def test_later_stage_checkpoint_of_the_other_variant_is_refused(tiny_run, tmp_pa
     with pytest.raises(TrainDemoError, match="variant"):
         train_demo(tmp_path / "x", "clean", seed=3, recipe=_recipe(stage2_steps=2), resume_from=root / "ckpt" / "shortcut-stage1",
                    evaluate_stages=False, progress=False, log=lambda m: None)
+
+
+def test_each_stage_runs_on_its_recipe_thread_count_and_the_caller_keeps_its_own(tmp_path):
+    """Thread counts are part of what reproduces a CPU run bit for bit: each stage uses the recipe's count
+    (or the override for all), training.json records them, and the caller's setting is restored."""
+    seen: list[tuple[str, int]] = []
+
+    def log(message: str) -> None:
+        if message.startswith("stage ") and " done " in message:
+            seen.append((message.split()[1], torch.get_num_threads()))
+
+    before = torch.get_num_threads()
+    train_demo(tmp_path / "a", "clean", seed=5, recipe=_recipe(stage2_steps=1, stage_threads=(1, 2, 3)),
+               evaluate_stages=False, progress=False, log=log)
+    assert seen == [("0", 1), ("1", 2), ("2", 3)]
+    assert json.loads((tmp_path / "a" / "training.json").read_text())["threads"] == [1, 2, 3]
+    assert torch.get_num_threads() == before
+    seen.clear()
+    train_demo(tmp_path / "b", "clean", seed=5, recipe=_recipe(stage_threads=(1, 2, 3)), threads=2,
+               evaluate_stages=False, progress=False, log=log)
+    assert seen == [("0", 2), ("1", 2)]
+    with pytest.raises(TrainDemoError, match="threads"):
+        train_demo(tmp_path / "c", "clean", recipe=_recipe(), threads=0)
+    with pytest.raises(TrainDemoError, match="stage_threads"):
+        train_demo(tmp_path / "d", "clean", recipe=_recipe(stage_threads=(1, 0, 1)))
