@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     methods = tuple(m for m in args.methods.split(",") if m)
+    load_at_start = os.getloadavg()
 
     home = Path(tempfile.mkdtemp(prefix="mllm-audit-bench-"))
     _environment(home)
@@ -140,7 +141,8 @@ def main() -> None:
         "benchmark": "audit_overhead",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "torch_threads": torch.get_num_threads(), "note": "shared 2-core machine, other jobs running"},
+                    "torch_threads": torch.get_num_threads(), "load_average_at_start": list(load_at_start),
+                    "load_average_at_end": list(os.getloadavg())},
         "model": str(model_dir),
         "architecture": resolved.architecture,
         "probe_set": {"name": probe_set.name, "n_probes": len(probe_set.probes), "content_hash": probe_set.content_hash},
