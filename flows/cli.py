@@ -462,6 +462,7 @@ def train_demo(
 
     def body() -> int:
         _settings()
+        from auditors.demo.train import reproduction_message
         from auditors.demo.train import train_demo as run_training
 
         kwargs: dict[str, Any] = {"variant": variant, "threads": threads}
@@ -470,6 +471,7 @@ def train_demo(
         result = run_training(out, **kwargs)
         typer.echo(f"trained the {result.variant} demo model (seed {result.seed}, {len(result.stages)} stages) "
                    f"in {result.wall_s:.0f} s; saved to {result.out_dir}")
+        typer.echo(reproduction_message(result.out_dir, result.variant, result.seed, threads))
         return EXIT_OK
 
     raise typer.Exit(_run_guarded(body))

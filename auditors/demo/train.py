@@ -301,6 +301,46 @@ def train_demo(
         torch.set_num_threads(previous_threads)  # a library call leaves the process as it found it
 
 
+def compare_with_shipped(out_dir: str | Path, variant: str) -> bool | None:
+    """Whether ``out_dir/model.safetensors`` is byte for byte the shipped ``variant`` weights.
+
+    None when the shipped weights are not there to compare with. Why bytes: safetensors written by the
+    same code from the same tensors are identical files, so equal hashes mean a bit-identical model.
+    """
+    import hashlib
+
+    from . import WEIGHTS_DIR
+
+    def sha256(path: Path) -> str:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    shipped = WEIGHTS_DIR / variant / "model.safetensors"
+    mine = Path(out_dir) / "model.safetensors"
+    if not shipped.is_file():
+        return None
+    if not mine.is_file():
+        raise TrainDemoError(f"{mine} does not exist: nothing to compare with the shipped {variant} weights")
+    return sha256(mine) == sha256(shipped)
+
+
+def reproduction_message(out_dir: str | Path, variant: str, seed: int, threads: int | None) -> str:
+    """One line for the command's user: did this run reproduce the shipped weights?"""
+    same = compare_with_shipped(out_dir, variant)
+    if same is None:
+        return f"no shipped {variant} weights to compare with"
+    if same:
+        return f"bit-identical to the shipped {variant} weights"
+    if seed != DEFAULT_SEED or threads is not None:
+        return (f"differs from the shipped {variant} weights, as expected with seed={seed}, "
+                f"threads={threads if threads is not None else 'recipe default'}")
+    return (f"differs from the shipped {variant} weights: another CPU type or library version sums floats in "
+            "another order (see auditors/demo/MODEL_CARD.md); compare its measurements instead")
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m auditors.demo.train --variant clean --out DIR``: the shipped recipe from the command line."""
     import argparse
@@ -316,7 +356,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     res = train_demo(args.out, args.variant, args.seed, Recipe(), threads=args.threads,
                      checkpoint_dir=args.checkpoint_dir, resume_from=args.resume_from)
-    print(f"saved {res.variant} to {res.out_dir} in {res.wall_s / 60:.1f} min")
+    print(f"saved {res.variant} to {res.out_dir} in {res.wall_s / 60:.1f} min; "
+          f"{reproduction_message(res.out_dir, res.variant, res.seed, args.threads)}")
 
 
 if __name__ == "__main__":

@@ -127,3 +127,23 @@ def test_each_stage_runs_on_its_recipe_thread_count_and_the_caller_keeps_its_own
         train_demo(tmp_path / "c", "clean", recipe=_recipe(), threads=0)
     with pytest.raises(TrainDemoError, match="stage_threads"):
         train_demo(tmp_path / "d", "clean", recipe=_recipe(stage_threads=(1, 0, 1)))
+
+
+def test_the_command_says_whether_it_reproduced_the_shipped_weights(tiny_run, tmp_path):
+    import shutil
+
+    from auditors.demo import demo_model_dir
+    from auditors.demo.train import DEFAULT_SEED, compare_with_shipped, reproduction_message
+
+    root, _ = tiny_run
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(demo_model_dir("shortcut") / "model.safetensors", copy / "model.safetensors")
+    assert compare_with_shipped(copy, "shortcut") is True
+    assert compare_with_shipped(copy, "clean") is False
+    assert reproduction_message(copy, "shortcut", DEFAULT_SEED, None) == "bit-identical to the shipped shortcut weights"
+    assert compare_with_shipped(root / "out", "shortcut") is False
+    assert "as expected with seed=3" in reproduction_message(root / "out", "shortcut", 3, None)
+    assert "another CPU type" in reproduction_message(root / "out", "shortcut", DEFAULT_SEED, None)
+    with pytest.raises(TrainDemoError, match="does not exist"):
+        compare_with_shipped(tmp_path / "nothing", "clean")
