@@ -282,8 +282,7 @@ def main() -> int:
     goals_wall = {"b_over_a <= 1.05": ratios["b_over_a_wall"] <= 1.05,
                   "c_over_e <= 1.10": ratios["c_over_e_wall"] <= 1.10}
     report = {"benchmark": "explain_speed", "quick": args.quick,
-              "machine": {**machine(), "load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg(),
-                          "note": "shared machine: other jobs (a model training, other tests) ran at the same time"},
+              "machine": {**machine(), "load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg()},
               "model": {"architecture": "Qwen2_5_VLForConditionalGeneration (random weights)", **sizes,
                         **measured["model_info"], "scales_c": list(SCALES)},
               "results": results, "ratios": ratios, "goals_met": goals, "goals_met_wall": goals_wall,
