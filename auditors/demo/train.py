@@ -305,18 +305,11 @@ def compare_with_shipped(out_dir: str | Path, variant: str) -> bool | None:
     """Whether ``out_dir/model.safetensors`` is byte for byte the shipped ``variant`` weights.
 
     None when the shipped weights are not there to compare with. Why bytes: safetensors written by the
-    same code from the same tensors are identical files, so equal hashes mean a bit-identical model.
+    same code from the same tensors are identical files, so equal bytes mean a bit-identical model.
     """
-    import hashlib
+    import filecmp
 
     from . import WEIGHTS_DIR
-
-    def sha256(path: Path) -> str:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
 
     shipped = WEIGHTS_DIR / variant / "model.safetensors"
     mine = Path(out_dir) / "model.safetensors"
@@ -324,7 +317,7 @@ def compare_with_shipped(out_dir: str | Path, variant: str) -> bool | None:
         return None
     if not mine.is_file():
         raise TrainDemoError(f"{mine} does not exist: nothing to compare with the shipped {variant} weights")
-    return sha256(mine) == sha256(shipped)
+    return filecmp.cmp(mine, shipped, shallow=False)
 
 
 def reproduction_message(out_dir: str | Path, variant: str, seed: int, threads: int | None) -> str:

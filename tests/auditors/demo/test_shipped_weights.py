@@ -13,7 +13,7 @@ from auditors.demo import DEMO_VARIANTS, chat_messages, demo_model_dir, load_dem
 from auditors.demo.evaluate import EVAL_SEED, counterfactual_check, counterfactual_scenes, evaluate
 from auditors.demo.scenes import held_out_scenes
 
-CAPTION_EXACT_MIN = {"clean": 0.5, "shortcut": 0.3}  # measured 0.695 and 0.51 on 200 scenes
+CAPTION_EXACT_MIN = {"clean": 0.5, "shortcut": 0.3}  # set for the first weights (0.695, 0.51); now 0.94, 0.975
 
 
 @pytest.fixture(scope="module")
