@@ -71,11 +71,11 @@ def word_kind(label: str | None, colours: frozenset[str], shapes: frozenset[str]
 
 
 def normalise_caption(text: str | None) -> str:
-    from auditors.metrics.words import normalise_word
+    from comparison.words import normalize_word
 
     if not text:
         return ""
-    return " ".join(w for w in (normalise_word(t) for t in text.replace("<|im_end|>", " ").split()) if w)
+    return " ".join(w for w in (normalize_word(t) for t in text.replace("<|im_end|>", " ").split()) if w)
 
 
 # ----------------------------------------------------------------------------------------------------------

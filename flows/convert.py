@@ -6,12 +6,12 @@ database; `flows/` is the only layer that sees both, so the mapping lives (once)
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
+from comparison.words import normalize_word
 from storage.records import (
     GenerationRecord,
     MetricRecord,
@@ -25,14 +25,6 @@ from storage.records import (
 if TYPE_CHECKING:  # pragma: no cover
     from auditors.explanation import Explanation
     from flows.registry import ResolvedModel
-
-_WORD_CHARS = re.compile(r"[^\w]+", re.UNICODE)
-
-
-def normalise_word(word: str) -> str:
-    """Lower-case, punctuation stripped: how answer words are matched to probe object words."""
-    return _WORD_CHARS.sub("", word).lower()
-
 
 def model_version_record(resolved: "ResolvedModel") -> ModelVersionRecord:
     return ModelVersionRecord(
@@ -104,11 +96,11 @@ def _token_objects(explanation: "Explanation", probe: Any) -> dict[int, int]:
     word_to_object: dict[str, int] = {}
     for index, obj in enumerate(probe.objects or ()):
         for word in obj.words:
-            word_to_object.setdefault(normalise_word(word), index)
+            word_to_object.setdefault(normalize_word(word), index)
     mapping: dict[int, int] = {}
     for token_index, word_number in enumerate(explanation.word_index):
         if 0 <= word_number < len(explanation.words):
-            obj = word_to_object.get(normalise_word(explanation.words[word_number]))
+            obj = word_to_object.get(normalize_word(explanation.words[word_number]))
             if obj is not None:
                 mapping[token_index] = obj
     return mapping

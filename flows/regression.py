@@ -3,7 +3,7 @@
 Method (DESIGN.md section 8). Every per-probe metric value is paired by (method, metric, probe,
 word) across the two runs; delta = candidate - baseline. The mean delta gets a 95% bootstrap CI
 that resamples PROBES, not words or tokens (words of one caption are not independent, see
-`reports.stats`). With a tolerance per metric:
+`comparison.bootstrap`). With a tolerance per metric:
 
 - higher-is-better metrics: fail when the CI's upper bound < -tolerance (surely worse by more than
   we accept); warn when the CI straddles -tolerance; pass otherwise.
@@ -27,10 +27,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from reports.encode import resize_grid
-from reports.stats import MeanCI, cluster_bootstrap_mean, stable_seed
+from comparison.bootstrap import MeanCI, cluster_bootstrap_mean, stable_seed
+from comparison.maps import common_grid, resize_grid, spearman_similarity, top_overlap
+from comparison.words import generation_words, map_words, normalize_word, occurrence_keys
 from reports.verdict import VERDICT_ORDER, VerdictSummary, describe_comparison, worst_verdict
-from reports.words import generation_words, map_words, normalize_word, occurrence_keys
 from storage.records import (
     ComparisonRecord,
     Direction,
@@ -229,30 +229,6 @@ class RegressionVerdict:
 
 
 # ----------------------------------------------------------------------------- drift
-
-
-def spearman_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Rank correlation of two maps; two flat maps are identical (1), one flat map is
-    unrelated to anything (0)."""
-    x, y = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
-    flat_x, flat_y = np.ptp(x) == 0, np.ptp(y) == 0
-    if flat_x or flat_y:
-        return 1.0 if (flat_x and flat_y) else 0.0
-    from scipy.stats import rankdata
-
-    rx, ry = rankdata(x), rankdata(y)
-    rx -= rx.mean()
-    ry -= ry.mean()
-    return float((rx * ry).sum() / math.sqrt((rx * rx).sum() * (ry * ry).sum()))
-
-
-def top_overlap(a: np.ndarray, b: np.ndarray, fraction: float) -> float:
-    """Share of the top `fraction` cells of `a` that are also among the top cells of `b`."""
-    x, y = np.ravel(a), np.ravel(b)
-    k = max(1, int(math.ceil(fraction * x.size)))
-    top_x = set(np.argsort(-x, kind="stable")[:k].tolist())
-    top_y = set(np.argsort(-y, kind="stable")[:k].tolist())
-    return len(top_x & top_y) / k
 
 
 def _word_maps(
@@ -477,10 +453,7 @@ def _compare_maps(
                 continue
             rho, overlap = [], []
             for key in keys:
-                a, b = c_word_maps[method][key], b_word_maps[method][key]
-                if a.shape != b.shape:
-                    target = (min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1]))
-                    a, b = resize_grid(a, target), resize_grid(b, target)
+                a, b = common_grid(c_word_maps[method][key], b_word_maps[method][key])
                 rho.append(spearman_similarity(a, b))
                 overlap.append(top_overlap(a, b, config.drift.top_fraction))
             spearman_by_method[method][probe_key] = rho

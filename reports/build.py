@@ -23,6 +23,9 @@ import numpy as np
 
 from reports import figures
 from reports.data import Lineage, ReportData
+from comparison.bootstrap import MeanCI, cluster_bootstrap_mean, stable_seed
+from comparison.maps import resize_grid, total_variation
+from comparison.words import generation_words, normalize_word, pair_tokens
 from reports.encode import (
     b64,
     downsample_grid,
@@ -30,12 +33,9 @@ from reports.encode import (
     load_image,
     placeholder_image,
     quantize_map,
-    resize_grid,
 )
 from reports.page import esc, page, plotly_js, script_json, static_text, table
-from reports.stats import MeanCI, cluster_bootstrap_mean, stable_seed
 from reports.verdict import describe_comparison, is_drift_metric
-from reports.words import generation_words, normalize_word, pair_tokens
 from storage.records import Direction, GenerationRecord, MetricRecord, TokenMapRecord
 
 REPORT_FORMAT_VERSION = "1"
@@ -201,11 +201,9 @@ def most_changed_token(
             a, b = cand[method].get(t), base[method].get(bt)
             if a is None or b is None or a.shape != b.shape:
                 continue
-            a = np.clip(np.asarray(a, dtype=np.float64), 0.0, None)
-            b = np.clip(np.asarray(b, dtype=np.float64), 0.0, None)
-            if a.sum() <= 0 or b.sum() <= 0:
-                continue
-            distances.append(0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum()))
+            distance = total_variation(a, b)
+            if distance is not None:
+                distances.append(distance)
         if distances and (d := float(np.mean(distances))) > best_distance:
             best, best_distance = t, d
     return best

@@ -62,15 +62,6 @@ def downsample_grid(grid: np.ndarray, max_grid: int) -> np.ndarray:
     return padded.reshape(h // fh, fh, w // fw, fw).mean(axis=(1, 3))
 
 
-def resize_grid(grid: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Bilinear resize of a float map to (rows, cols); unchanged when already that shape."""
-    grid = np.asarray(grid, dtype=np.float64)
-    if grid.shape == tuple(shape):
-        return grid
-    img = Image.fromarray(grid.astype(np.float32), mode="F")
-    return np.asarray(img.resize((shape[1], shape[0]), Image.Resampling.BILINEAR), np.float64)
-
-
 def quantize_map(grid: np.ndarray) -> bytes:
     """Min-max scale to 0..255, one byte per cell, row-major. Non-finite cells become 0."""
     grid = np.nan_to_num(np.asarray(grid, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)

@@ -162,6 +162,32 @@ class ComparisonRecord:
 
 
 @dataclass(frozen=True)
+class VerdictRecord:
+    """The judgement of one candidate run against one baseline run, as it was made.
+
+    Why stored whole: a report rendered later, the history table and a compliance dossier must
+    show the verdict the audit returned, with its reasons and the settings that produced it, not
+    one rebuilt from comparison rows under today's rules. `settings` is the comparison settings
+    (tolerances, drift limits, ...) as JSON; `result` the full serialised comparison outcome as
+    JSON, carrying its own stable `type` id and `version` so old rows load after refactors.
+    (candidate_run_id, baseline_run_id, settings_hash) is unique: re-judging the same pair with
+    the same settings returns the stored verdict instead of writing a second one.
+    """
+
+    candidate_run_id: int
+    baseline_run_id: int
+    verdict: Verdict
+    headline: str  # one plain-language sentence: which check failed, by how much, what it means
+    reasons: tuple[str, ...]  # every reason, worst first
+    settings: dict[str, Any]
+    result: dict[str, Any] = field(default_factory=dict)
+    comparisons: tuple[ComparisonRecord, ...] = ()
+    settings_hash: str = ""  # filled in by storage from `settings`
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class AlertRecord:
     """An alert raised for a run (verdict fail or warn), and where it was sent."""
 

@@ -15,12 +15,12 @@ from auditors.metrics.base import (
     resolve_metrics,
 )
 from auditors.metrics.context import ProbeContext
-from auditors.metrics.drift import map_drift, spearman, top_overlap
+from auditors.metrics.drift import map_drift, top_overlap
 from auditors.metrics.faithfulness import FaithfulnessSettings, replay_scorer
 from auditors.metrics.localisation import energy_in_mask, pointing_chance, pointing_hit
 from auditors.metrics.sanity import force_answer, randomised_copy, untrained_copy
 from auditors.metrics.scoring import aggregate_values, compare_explanations, score_explanation
-from auditors.metrics.words import FUNCTION_WORDS, normalise_word
+from auditors.metrics.words import FUNCTION_WORDS, normalize_word  # the one definition: comparison.words
 
 __all__ = [
     "FUNCTION_WORDS",
@@ -37,7 +37,7 @@ __all__ = [
     "force_answer",
     "get_metric",
     "map_drift",
-    "normalise_word",
+    "normalize_word",
     "pointing_chance",
     "pointing_hit",
     "randomised_copy",
@@ -45,7 +45,6 @@ __all__ = [
     "replay_scorer",
     "resolve_metrics",
     "score_explanation",
-    "spearman",
     "top_overlap",
     "untrained_copy",
 ]

@@ -25,7 +25,7 @@ from auditors.metrics.words import (
     FUNCTION_WORDS,
     NOUN_WITHOUT_MASK,
     OTHER_WORD,
-    normalise_word,
+    normalize_word,
 )
 
 if TYPE_CHECKING:
@@ -99,13 +99,13 @@ class ProbeContext:
             masks = [probe.load_mask(i) for i in range(len(probe.objects))]
         self.object_masks: list[np.ndarray] = [np.asarray(m, bool) for m in (masks or [])]
         self.object_keys: list[set[str]] = (
-            [{normalise_word(w) for w in obj.words} for obj in probe.objects] if probe is not None else []
+            [{normalize_word(w) for w in obj.words} for obj in probe.objects] if probe is not None else []
         )
         width, height = explanation.image_size
         self.mask_shape: tuple[int, int] = (
             self.object_masks[0].shape if self.object_masks else (int(height), int(width))
         )
-        self.noun_vocabulary = {normalise_word(w) for w in (noun_vocabulary or ())}
+        self.noun_vocabulary = {normalize_word(w) for w in (noun_vocabulary or ())}
         self.categories: dict[int, Category] = {}
         self.words: list[AnswerWord] = self._match_words()
 
@@ -148,7 +148,7 @@ class ProbeContext:
         for token, word in enumerate(explanation.word_index):
             if word >= 0:
                 groups.setdefault(int(word), []).append(token)
-        keys = [normalise_word(text) for text in explanation.words]
+        keys = [normalize_word(text) for text in explanation.words]
         candidates = [{i for i, owned in enumerate(self.object_keys) if key and key in owned} for key in keys]
         resolved: list[frozenset[int]] = []
         for k, found in enumerate(candidates):

@@ -8,24 +8,19 @@
   maps and those of a copy with re-drawn weights; a method whose maps barely change (high Spearman)
   is not explaining the model. `auditors.metrics.sanity` makes that copy and forces its answer.
 
-Degenerate maps: when a map is constant its ranks carry no information; Spearman is then 1.0 if
-both maps are identical and 0.0 otherwise.
+Similarity itself (Spearman, top overlap, flat maps) is defined once, in `comparison.maps`.
 """
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from auditors.metrics.base import Metric, MetricError, MetricValue, register_metric
 from auditors.metrics.context import ProbeContext
-
-TOP_FRACTION = 0.2
-
+from comparison.maps import TOP_FRACTION, spearman_similarity, top_overlap
 
 @dataclass(frozen=True)
 class MapDrift:
@@ -33,28 +28,8 @@ class MapDrift:
     top_overlap: float
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    a = np.asarray(a, np.float64).ravel()
-    b = np.asarray(b, np.float64).ravel()
-    if a.shape != b.shape:
-        raise MetricError(f"maps differ in size: {a.shape} vs {b.shape}")
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 1.0 if np.array_equal(a, b) else 0.0
-    return float(spearmanr(a, b).statistic)
-
-
-def top_overlap(a: np.ndarray, b: np.ndarray, fraction: float = TOP_FRACTION) -> float:
-    """|top(a) ∩ top(b)| / k with k = ceil(fraction * cells); ties broken in row-major order."""
-    a = np.asarray(a, np.float64).ravel()
-    b = np.asarray(b, np.float64).ravel()
-    k = max(1, math.ceil(fraction * a.size))
-    top_a = set(np.argsort(-a, kind="stable")[:k].tolist())
-    top_b = set(np.argsort(-b, kind="stable")[:k].tolist())
-    return len(top_a & top_b) / k
-
-
 def map_drift(a: np.ndarray, b: np.ndarray, fraction: float = TOP_FRACTION) -> MapDrift:
-    return MapDrift(spearman(a, b), top_overlap(a, b, fraction))
+    return MapDrift(spearman_similarity(a, b), top_overlap(a, b, fraction))
 
 
 class PairMetric(Metric):
@@ -88,7 +63,7 @@ class DriftSpearman(PairMetric):
     description = "Spearman rank correlation of a word's maps from two explanations of one probe."
 
     def word_value(self, a, b):
-        return spearman(a, b)
+        return spearman_similarity(a, b)
 
 
 @register_metric
@@ -108,4 +83,4 @@ class RandomisationSpearman(PairMetric):
     description = "Spearman between a word's map from the trained model and from a weight-randomised copy."
 
     def word_value(self, a, b):
-        return spearman(a, b)
+        return spearman_similarity(a, b)

@@ -9,7 +9,7 @@ Changing it changes Func-IoU, so it is versioned with the metrics (`FUNCTION_WOR
 
 from __future__ import annotations
 
-import re
+from comparison.words import normalize_word
 
 FUNCTION_WORDS_VERSION = "1"
 
@@ -35,13 +35,5 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
     """.split()
 )
 
-_EDGE_PUNCTUATION = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)
-
-
-def normalise_word(word: str) -> str:
-    """Lower-case and strip punctuation at both ends ('Circle.' -> 'circle'); the matching key."""
-    return _EDGE_PUNCTUATION.sub("", word.strip().lower())
-
-
 def is_function_word(word: str) -> bool:
-    return normalise_word(word) in FUNCTION_WORDS
+    return normalize_word(word) in FUNCTION_WORDS

@@ -13,8 +13,6 @@ from flows.regression import (
     RegressionError,
     RunResults,
     compare_runs,
-    spearman_similarity,
-    top_overlap,
 )
 from storage.records import GenerationRecord, MetricRecord, TokenMapRecord
 
@@ -249,15 +247,6 @@ def test_config_from_mapping_rejects_unknown_keys():
         RegressionConfig.from_mapping({"toleranse": {}})
 
 
-def test_similarity_helpers():
-    a = _blob((2, 2))
-    assert spearman_similarity(a, a) == pytest.approx(1.0)
-    assert spearman_similarity(a, -a) == pytest.approx(-1.0)
-    assert spearman_similarity(np.zeros((4, 4)), a) == 0.0
-    assert top_overlap(a, a, 0.2) == 1.0
-    assert top_overlap(a, _blob((7, 7)), 0.2) == 0.0
-
-
 def test_compare_stored_runs_reads_and_stores_through_the_repository(tmp_path):
     from flows.regression import compare_stored_runs
     from storage.records import ModelVersionRecord, ProbeRecord, ProbeResult, ProbeSetRecord
@@ -291,15 +280,6 @@ def test_compare_stored_runs_reads_and_stores_through_the_repository(tmp_path):
     assert all(c.baseline_run_id == runs["1"] for c in stored)
     obj = next(c for c in stored if c.metric == "obj_iou")
     assert obj.delta == pytest.approx(-0.4) and obj.n_pairs == 18
-
-
-def test_spearman_matches_scipy_with_ties():
-    from scipy.stats import spearmanr
-
-    rng = np.random.default_rng(1)
-    a = rng.integers(0, 4, size=(6, 6)).astype(float)  # many ties
-    b = a + rng.normal(0, 1.0, size=(6, 6))
-    assert spearman_similarity(a, b) == pytest.approx(spearmanr(a.ravel(), b.ravel())[0])
 
 
 def test_maps_of_different_grid_sizes_are_compared_on_a_common_grid():

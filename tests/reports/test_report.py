@@ -13,7 +13,7 @@ from PIL import Image
 from reports import ReportData, ReportOptions, VerdictSummary, build_report, load_report_data
 from reports.build import paginate
 from reports.page import script_json
-from reports.stats import cluster_bootstrap_mean, stable_seed
+from comparison.bootstrap import cluster_bootstrap_mean, stable_seed
 from storage.records import ProbeResult
 from tests.reports.factories import make_report_data
 

@@ -1,31 +1,54 @@
-"""Words of a generated answer, as both the report and the regression check pair them.
+"""What "the same word" means, everywhere in the project.
 
-Why shared: the report shows the baseline's map for "the same word" beside the candidate's, and the
-regression statistics compare "the same word" of the two versions. Both must agree on what that
-means: the k-th occurrence of the normalised word (tokenizer space markers and case removed).
-`reports/` owns it because reports may not import `flows/`.
+Why one definition: the metrics match answer words to a probe's object words, the regression
+check pairs the words two versions both generated, and the report shows the baseline's map of the
+word the candidate's map is about. If these disagreed ("Circle." is a circle for one and not for
+the other), a word could be scored, compared and shown as three different things.
+
+A word is normalised by removing tokenizer space markers (byte-level BPE, sentencepiece,
+wordpiece), surrounding whitespace, case, and punctuation at either end ("Circle." -> "circle";
+inner punctuation such as "t-shirt" stays). Two answers' words are paired by occurrence: the k-th
+"red" of one answer with the k-th "red" of the other.
+
+Records are read structurally (`GenerationLike`, `TokenMapLike`), so `storage.records` objects
+work here without this package importing `storage`.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
-from typing import Iterable
-
-from storage.records import GenerationRecord, TokenMapRecord
+from typing import Iterable, Protocol, Sequence
 
 _TOKEN_MARKERS = ("\u0120", "\u2581", "##")  # byte-level BPE space, sentencepiece space, wordpiece
+_EDGE_PUNCTUATION = re.compile(r"^[^\w]+|[^\w]+$", re.UNICODE)
 
 WordKey = tuple[str, int]  # (normalised word, occurrence number within the answer)
 
 
+class GenerationLike(Protocol):
+    """An answer as token pieces, each with the number of the word it belongs to (-1: none)."""
+
+    tokens: Sequence[str]
+    word_index: Sequence[int]
+
+
+class TokenMapLike(Protocol):
+    """One token's map record: which token, which word, its text."""
+
+    token_index: int
+    word_index: int
+    token_text: str
+
+
 def normalize_word(text: str) -> str:
-    """Compare words, not tokenizer artefacts: strip space markers and case."""
+    """The matching key of a word: no tokenizer markers, no case, no edge punctuation."""
     for marker in _TOKEN_MARKERS:
         text = text.replace(marker, "")
-    return text.strip().lower()
+    return _EDGE_PUNCTUATION.sub("", text.strip().lower())
 
 
-def generation_words(gen: GenerationRecord) -> dict[int, str]:
+def generation_words(gen: GenerationLike) -> dict[int, str]:
     """word_index -> normalised word, from the generation's tokens."""
     pieces: dict[int, list[str]] = defaultdict(list)
     for token, word_idx in zip(gen.tokens, gen.word_index):
@@ -34,7 +57,7 @@ def generation_words(gen: GenerationRecord) -> dict[int, str]:
     return {w: normalize_word("".join(p)) for w, p in sorted(pieces.items())}
 
 
-def map_words(maps: Iterable[TokenMapRecord]) -> dict[int, str]:
+def map_words(maps: Iterable[TokenMapLike]) -> dict[int, str]:
     """word_index -> normalised word, from the maps alone (when no generation was stored)."""
     pieces: dict[int, dict[int, str]] = defaultdict(dict)
     for m in maps:
@@ -59,7 +82,7 @@ def occurrence_keys(words: dict[int, str]) -> dict[int, WordKey]:
     return keys
 
 
-def pair_tokens(candidate: GenerationRecord, baseline: GenerationRecord) -> list[int]:
+def pair_tokens(candidate: GenerationLike, baseline: GenerationLike) -> list[int]:
     """For each candidate token, the baseline token at the same position of the same word
     (same occurrence), or -1 where the baseline did not generate that word."""
     cand_keys = occurrence_keys(generation_words(candidate))
@@ -68,7 +91,7 @@ def pair_tokens(candidate: GenerationRecord, baseline: GenerationRecord) -> list
     for t, w in enumerate(baseline.word_index):
         if w in base_keys:
             base_tokens_of[base_keys[w]].append(t)
-    position_in_word: dict[int, int] = Counter()
+    position_in_word: Counter[int] = Counter()
     pairs: list[int] = []
     for w in candidate.word_index:
         key = cand_keys.get(w)

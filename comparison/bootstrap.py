@@ -1,12 +1,11 @@
 """Probe-level bootstrap confidence intervals.
 
-Why here and why clustered: a report shows each version's metric means with a CI, and
-`flows/regression.py` shows the paired candidate-minus-baseline deltas with a CI. Both must
-resample the same unit: probes. Words of one probe share an image and a caption, so they are not
-independent; resampling them as if they were would make intervals far too narrow. Each probe
-therefore contributes the sum and the count of its values, a bootstrap replicate draws probes with
-replacement, and its statistic is the pooled mean of all values in the drawn probes. `reports/`
-owns the function because reports may not import `flows/`; the flows reuse it.
+Why clustered: a report shows each version's metric means with a CI, the regression check the
+paired candidate-minus-baseline deltas with a CI, and the quality benchmark its scores with a CI.
+All must resample the same unit: probes. Words of one probe share an image and a caption, so
+they are not independent; resampling them as if they were would make intervals far too narrow.
+Each probe therefore contributes the sum and the count of its values, a bootstrap replicate draws
+probes with replacement, and its statistic is the pooled mean of all values in the drawn probes.
 """
 
 from __future__ import annotations
