@@ -168,3 +168,19 @@ def explanation_to_probe_result(
         for value in metric_values
     ]
     return ProbeResult(probe_key=str(probe.id), generation=generation, maps=maps, metrics=metrics)
+
+
+def aggregate_records(per_probe: Iterable[MetricRecord]) -> list[MetricRecord]:
+    """The run's aggregate rows from its per-probe values, by each metric's own rule
+    (`auditors.metrics.aggregate_values`: pooled word means; F1-IoU from the pooled IoUs).
+
+    Why from records already in memory: the flow read the run once for the comparison and the
+    report; aggregating those same records writes the aggregates without reading the run again.
+    """
+    from auditors.metrics import MetricValue, aggregate_values
+
+    values = [MetricValue(m.method, m.metric, m.value, m.direction, m.word, m.metric_version)
+              for m in per_probe if m.probe_key is not None]
+    return [MetricRecord(method=v.method, metric=v.metric, value=float(v.value), direction=v.direction,
+                         metric_version=str(v.metric_version), probe_key=None, word=None)
+            for v in aggregate_values(values)]
