@@ -118,10 +118,11 @@ class ComparisonResult:
     reasons: tuple[str, ...]
     comparisons: tuple[MetricComparison, ...]
     probes: tuple[ProbeComparison, ...]
-    n_probes_compared: int
-    n_words_compared: int
-    n_words_candidate_only: int
-    n_words_baseline_only: int
+    # None: not recorded (a verdict stored before whole results were, see `reports.load`)
+    n_probes_compared: int | None
+    n_words_compared: int | None
+    n_words_candidate_only: int | None
+    n_words_baseline_only: int | None
     skipped: tuple[str, ...] = ()  # metrics that could not be paired, as sentences
     settings: Mapping[str, Any] = field(default_factory=dict)  # RegressionConfig.to_dict()
 
@@ -179,10 +180,10 @@ class ComparisonResult:
                 reasons=tuple(body["reasons"]),
                 comparisons=tuple(MetricComparison(**c) for c in body["comparisons"]),
                 probes=tuple(_probe_from_dict(p) for p in body["probes"]),
-                n_probes_compared=int(body["n_probes_compared"]),
-                n_words_compared=int(body["n_words_compared"]),
-                n_words_candidate_only=int(body["n_words_candidate_only"]),
-                n_words_baseline_only=int(body["n_words_baseline_only"]),
+                n_probes_compared=_count(body["n_probes_compared"]),
+                n_words_compared=_count(body["n_words_compared"]),
+                n_words_candidate_only=_count(body["n_words_candidate_only"]),
+                n_words_baseline_only=_count(body["n_words_baseline_only"]),
                 skipped=tuple(body.get("skipped", ())),
                 settings=dict(body.get("settings", {})),
             )
@@ -200,6 +201,10 @@ class ComparisonResult:
             if before.get((method, metric)) != after.get((method, metric))
         )
         return ResultDiff(self.verdict, other.verdict, changes)
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _probe_from_dict(p: Mapping[str, Any]) -> ProbeComparison:

@@ -165,7 +165,7 @@ def _audit(request: AuditRequest) -> AuditOutcome:
 
     started = time.perf_counter()
     settings = load_settings(home=request.home, db_url=request.db_url)
-    methods = check_methods(request.methods)
+    methods = check_methods(request.methods or settings.methods)
     config = regression_config(settings, request.regression)
     probe_dir = resolve_probe_dir(request.probe_set, settings)
     repository = repository_for(settings.storage_url())
@@ -243,8 +243,3 @@ def run_audit(request: AuditRequest, task_runner: Any = None) -> AuditOutcome:
         return flow_fn(**request.flow_parameters())
     except AuditRegressionError as exc:
         return exc.outcome
-
-
-def audit_with_runner(task_runner: Any, **parameters: Any) -> AuditOutcome:
-    """Run `audit_model_version` on another task runner (e.g. `flows.runners.dask_task_runner()`)."""
-    return audit_model_version.with_options(task_runner=task_runner)(**parameters)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from flows.errors import FlowsInputError
-from flows.request import DEFAULT_METHODS
 
 
 def package_versions() -> dict[str, str]:
@@ -44,11 +43,13 @@ def code_version() -> str:
         return "mllm-audit (unversioned source tree)"
 
 
-def check_methods(methods: Sequence[str] | None) -> tuple[str, ...]:
-    """The chosen methods, each one the auditors know, none twice (default: tam and msea_arc)."""
+def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
+    """The chosen methods, each one the auditors know, none twice."""
     from auditors import available_methods
 
-    chosen = tuple(methods) if methods else DEFAULT_METHODS
+    chosen = tuple(methods)
+    if not chosen:
+        raise FlowsInputError("no methods chosen")
     known = set(available_methods())
     unknown = [m for m in chosen if m not in known]
     if unknown:

@@ -16,7 +16,6 @@ from typing import Any, Mapping
 from flows.errors import FlowsInputError
 from flows.registry.uris import parse_model_uri
 
-DEFAULT_METHODS = ("tam", "msea_arc")
 DEFAULT_BATCH_SIZE = 16
 
 
@@ -38,7 +37,7 @@ class AuditRequest:
 
     model_uri: str
     probe_set: str | None = None
-    methods: tuple[str, ...] = DEFAULT_METHODS
+    methods: tuple[str, ...] = ()  # empty: the configured methods (`Settings.methods`)
     baseline_uri: str | None = None
     db_url: str | None = None
     out_dir: str | None = None
@@ -57,8 +56,6 @@ class AuditRequest:
                 parse_model_uri(uri)
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise FlowsInputError(f"batch size must be a positive integer, got {self.batch_size!r}")
-        if not self.methods:
-            raise FlowsInputError("no methods given")
         if len(set(self.methods)) != len(self.methods):
             raise FlowsInputError(f"methods listed twice: {', '.join(self.methods)}")
         if self.probe_set is not None:
@@ -77,14 +74,14 @@ class AuditRequest:
                         metric_options: Mapping[str, Any] | None = None,
                         regression: Mapping[str, Any] | None = None, **parameters: Any) -> "AuditRequest":
         """From the flow's plain parameters (None for "the default")."""
-        return cls(methods=tuple(methods) if methods else DEFAULT_METHODS,
+        return cls(methods=tuple(methods or ()),
                    explain_settings=dict(explain_settings or {}), metric_options=dict(metric_options or {}),
                    regression=dict(regression or {}), **parameters)
 
     def flow_parameters(self) -> dict[str, Any]:
         """The flow's plain, JSON-able parameters (what a deployment would pass)."""
         data = asdict(self)
-        data["methods"] = list(self.methods)
+        data["methods"] = list(self.methods) or None
         for key in ("explain_settings", "metric_options", "regression"):
             data[key] = dict(data[key])
         return data

@@ -94,7 +94,7 @@ def watch_registry(
     logger = get_run_logger()
     settings = load_settings(home=home, db_url=db_url)
     db = settings.storage_url()
-    chosen = check_methods(methods)
+    chosen = check_methods(methods or settings.methods)
     probe_dir = resolve_probe_dir(probe_set, settings)
     explain_settings = dict(explain_settings or {})
     metric_options = dict(metric_options or {})

@@ -149,7 +149,7 @@ def summary_json(data: ReportData, rows: list[MetricRow], files: list[str], n_pr
                       "content_hash": data.probe_set.content_hash},
         "n_probes_in_gallery": n_probes,
         "words": ({"compared": v.n_words_compared, "candidate_only": v.n_words_candidate_only,
-                   "baseline_only": v.n_words_baseline_only} if v else None),
+                   "baseline_only": v.n_words_baseline_only} if v and v.n_words_compared is not None else None),
         "comparisons": [asdict(c) for c in data.comparisons],
         "metrics": [
             {"method": r.method, "metric": r.metric, "direction": r.direction,

@@ -11,11 +11,14 @@ decoded twice.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from comparison import ComparisonResult, RunResults
+from comparison import TYPE_ID, ComparisonResult, MetricComparison, RunResults
+from comparison.describe import describe_check
+from comparison.inputs import Direction
 from reports.data import HistoryEntry, ReportData
 
 _EPOCH = datetime.min.replace(tzinfo=timezone.utc)
@@ -27,10 +30,34 @@ def read_run(repo: Any, run_id: int) -> RunResults:
                       generations=list(repo.get_generations(run_id)))
 
 
-def stored_verdict(repo: Any, run_id: int, baseline_run_id: int | None = None) -> ComparisonResult | None:
-    """The latest verdict stored for the run (against `baseline_run_id` when given), as it was made."""
+def stored_verdict(repo: Any, run_id: int, baseline_run_id: int | None = None,
+                   directions: Mapping[tuple[str, str], Direction] | None = None) -> ComparisonResult | None:
+    """The latest verdict stored for the run (against `baseline_run_id` when given), as it was made
+    (`directions`: each metric's direction, for verdicts stored without their full result)."""
     record = repo.latest_verdict(run_id, baseline_run_id)
-    return ComparisonResult.from_dict(record.result) if record is not None else None
+    if record is None:
+        return None
+    if record.result.get("type") == TYPE_ID:
+        return ComparisonResult.from_dict(record.result)
+    return legacy_verdict(record, directions or {})
+
+
+def legacy_verdict(record: Any, directions: Mapping[tuple[str, str], Direction]) -> ComparisonResult:
+    """A verdict stored without its full result (databases upgraded from before stored verdicts:
+    storage backfilled verdict, headline, reasons and comparison rows): shown as stored, with the
+    per-check sentences phrased from the rows, probe and word counts unknown (0 and None)."""
+    checks = []
+    for c in record.comparisons:
+        direction = directions.get((c.method, c.metric), "higher_is_better")
+        check = MetricComparison(c.method, c.metric, direction, c.delta, c.ci_low, c.ci_high, c.n_pairs, 0,
+                                 c.tolerance, c.verdict, reason="")
+        checks.append(replace(check, reason=describe_check(check, min_probes=0)))
+    return ComparisonResult(
+        candidate_run_id=record.candidate_run_id, baseline_run_id=record.baseline_run_id, verdict=record.verdict,
+        headline=record.headline, reasons=tuple(record.reasons), comparisons=tuple(checks), probes=(),
+        n_probes_compared=None, n_words_compared=None, n_words_candidate_only=None, n_words_baseline_only=None,
+        settings=dict(record.settings),
+    )
 
 
 def load_report_data(
@@ -47,18 +74,16 @@ def load_report_data(
     `verdict`: the verdict to show, as the flow just stored or found it (default: the latest stored
     for this run and baseline); `runs`: records already read, by run id.
     """
-    warnings: list[str] = []
+    runs = dict(runs or {})
+    if run_id not in runs:
+        runs[run_id] = read_run(repo, run_id)
     if verdict is None:
-        verdict = stored_verdict(repo, run_id, baseline_run_id)
+        directions = {(m.method, m.metric): m.direction for m in runs[run_id].metrics}
+        verdict = stored_verdict(repo, run_id, baseline_run_id, directions)
     if baseline_run_id is None and verdict is not None:
         baseline_run_id = verdict.baseline_run_id
-    elif baseline_run_id is None:
-        baseline_run_id = _baseline_of_unjudged_comparisons(repo, run_id, warnings)
-
-    runs = dict(runs or {})
-    for needed in (run_id, baseline_run_id):
-        if needed is not None and needed not in runs:
-            runs[needed] = read_run(repo, needed)
+    if baseline_run_id is not None and baseline_run_id not in runs:
+        runs[baseline_run_id] = read_run(repo, baseline_run_id)
     run = repo.get_run(run_id)
     model = repo.get_model_version(run.model_version_id)
     probe_set = repo.get_probe_set(run.probe_set_id)
@@ -82,20 +107,7 @@ def load_report_data(
         alerts=list(repo.get_alerts(run_id)),
         history=history(repo, model.name, runs),
         probe_root=root,
-        warnings=warnings,
     )
-
-
-def _baseline_of_unjudged_comparisons(repo: Any, run_id: int, warnings: list[str]) -> int | None:
-    """Databases from before verdicts were stored hold comparison rows only: show that baseline
-    side by side, without a verdict, and say so."""
-    comparisons = list(repo.get_comparisons(run_id))
-    if not comparisons:
-        return None
-    latest = max(comparisons, key=lambda c: (c.created_at or _EPOCH, c.id or 0))
-    warnings.append(f"run {run_id} was compared with run {latest.baseline_run_id} before verdicts were stored: "
-                    "no verdict is shown (rerun the audit to record one)")
-    return latest.baseline_run_id
 
 
 def history(repo: Any, model_name: str, runs: Mapping[int, RunResults] | None = None) -> list[HistoryEntry]:

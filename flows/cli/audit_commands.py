@@ -9,15 +9,9 @@ from typing import Any, Optional
 import typer
 
 from flows.cli.app import EXIT_OK, EXIT_REGRESSION, app
-from flows.cli.guard import announce_prefect, guarded, settings
+from flows.cli.guard import announce_prefect, guarded, settings, split_methods
 
 DEMO_MODEL_NAME = "demo-captioner"
-
-
-def _methods(text: Optional[str]) -> Optional[tuple[str, ...]]:
-    if not text:
-        return None
-    return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
 def _task_runner(dask: Optional[str], resolved_settings: Any) -> Any:
@@ -104,10 +98,10 @@ def audit(
     """Audit a registered model version on a probe set and compare it with its baseline (exit 1 on regression)."""
     started = time.perf_counter()
     resolved_settings = settings(db_url=db)
-    from flows.request import DEFAULT_METHODS, AuditRequest
+    from flows.request import AuditRequest
 
     request = AuditRequest(  # checks URIs and the probe folder before Prefect starts (seconds)
-        model_uri=model_uri, probe_set=str(probes) if probes else None, methods=_methods(methods) or DEFAULT_METHODS,
+        model_uri=model_uri, probe_set=str(probes) if probes else None, methods=split_methods(methods),
         baseline_uri=baseline, db_url=resolved_settings.db_url, home=str(resolved_settings.home),
         out_dir=str(out) if out else None, batch_size=batch_size, compare=not no_compare, webhook_url=webhook,
     )
@@ -135,8 +129,7 @@ def watch(
     runner = _task_runner(dask, resolved_settings)
     flow_fn = watch_registry.with_options(task_runner=runner) if runner else watch_registry
     try:
-        chosen = _methods(methods)
-        result = flow_fn(name=name, probe_set=str(probes) if probes else None, methods=list(chosen) if chosen else None,
+        result = flow_fn(name=name, probe_set=str(probes) if probes else None, methods=list(split_methods(methods)) or None,
                          db_url=resolved_settings.db_url, home=str(resolved_settings.home))
     except WatchRegressionError as exc:
         result = exc.watch

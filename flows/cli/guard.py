@@ -81,6 +81,11 @@ def input_error_kinds() -> tuple[type[BaseException], ...]:
     return tuple(kinds)
 
 
+def split_methods(text: str | None) -> tuple[str, ...]:
+    """`--methods tam,msea_arc` as a tuple (empty: the configured methods)."""
+    return tuple(m.strip() for m in (text or "").split(",") if m.strip())
+
+
 def fail(message: str, code: int) -> None:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)

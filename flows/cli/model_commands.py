@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 
 from flows.cli.app import EXIT_OK, app
-from flows.cli.guard import guarded, settings
+from flows.cli.guard import guarded, settings, split_methods
 
 
 @app.command()
@@ -38,20 +38,19 @@ def explain(
     image: Path = typer.Option(..., "--image", help="Image file."),
     prompt: str = typer.Option(..., "--prompt", help="Prompt text."),
     out: Path = typer.Option(..., "--out", help="Output folder (explanation.npz + .json, one PNG per token and method)."),
-    methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated methods (default tam,msea_arc)."),
+    methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated methods (default: the configured ones, tam,msea_arc)."),
 ) -> int:
     """Explain one image and prompt with a local model folder (no registry, no database)."""
-    settings()
+    resolved_settings = settings()
     from auditors import explain as run_explain
     from auditors import load_pretrained
 
     from flows.explain_files import write_explanation
-    from flows.request import DEFAULT_METHODS
 
     if not image.is_file():
         raise FileNotFoundError(f"image not found: {image}")
     loaded_model, processor = load_pretrained(model)
-    chosen = tuple(m.strip() for m in (methods or "").split(",") if m.strip()) or DEFAULT_METHODS
+    chosen = split_methods(methods) or resolved_settings.methods
     explanation = run_explain(loaded_model, processor, image, prompt, methods=chosen)
     written = write_explanation(explanation, image, out)
     typer.echo(f"answer: {explanation.answer}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from flows.audit import _transient, audit_model_version, run_audit
+from flows.audit import audit_model_version, run_audit
 from flows.errors import AuditRegressionError, ValidationFailedError
 from flows.registry import register_model
+from flows.request import AuditRequest
+from flows.tasks import _transient
 from flows.worker import repository_for, run_probe_batch
 from tests.flows.helpers import write_probe_set
 
@@ -17,7 +19,7 @@ def _audit(env, **overrides):
     parameters = dict(model_uri="models:/cap@candidate", probe_set=str(env["probes"]), methods=METHODS,
                       show_progress=False)
     parameters.update(overrides)
-    return run_audit(**parameters)
+    return run_audit(AuditRequest.from_parameters(**parameters))
 
 
 def test_candidate_is_audited_against_the_champion(audit_env):
@@ -81,8 +83,9 @@ def test_identical_weights_pass_against_each_other(audit_env, saved_models):
 
 def test_a_partly_stored_run_is_resumed(audit_env):
     """Two probes stored by an earlier (interrupted) attempt: the flow explains only the rest."""
-    from flows.audit import audit_config, start_run_task
+    from flows.identity import audit_config
     from flows.registry import resolve_model
+    from flows.tasks import start_run_task
 
     settings = audit_env["settings"]
     probes = write_probe_set(audit_env["root"] / "probes-resume", n=5, name="resume").resolve()
@@ -104,7 +107,7 @@ def test_a_partly_stored_run_is_resumed(audit_env):
 
 
 def test_transient_failures_are_retried(audit_env, monkeypatch):
-    import flows.audit as audit_module
+    import flows.tasks as audit_module
 
     calls: dict[str, int] = {}
     real = audit_module.run_probe_batch
