@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import numpy as np
 
 from storage.records import (
@@ -83,3 +85,8 @@ def probe_result(
         )
     ]
     return ProbeResult(probe_key=probe_key, generation=generation, maps=maps, metrics=metrics)
+
+
+def is_aware_utc(value: datetime | None) -> bool:
+    """True for a timezone-aware datetime in UTC (what storage promises for every timestamp)."""
+    return value is not None and value.tzinfo is not None and value.utcoffset() == timedelta(0)

@@ -1,0 +1,45 @@
+"""Catalogue part: model versions by identity and weights hash, probe sets by content hash."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from storage.errors import IdentityConflictError, StorageInputError
+from storage.repository import AuditRepository
+from tests.storage.factories import is_aware_utc, model_version, probe_set
+
+
+def test_model_version_find_or_create_by_identity(repo: AuditRepository) -> None:
+    first = repo.get_or_create_model_version(model_version())
+    again = repo.get_or_create_model_version(dataclasses.replace(model_version(), aliases=("champion",)))
+    assert first.id is not None and again.id == first.id
+    assert again.aliases == ("champion",)  # aliases move between versions: the latest is kept
+    assert repo.get_model_version(first.id).aliases == ("champion",)
+    other = repo.get_or_create_model_version(model_version(version="2"))
+    assert other.id != first.id
+    assert is_aware_utc(first.created_at)
+    assert repo.find_model_version("demo-captioner", "2") == other
+    assert repo.find_model_version("demo-captioner", "9") is None
+
+
+def test_same_version_with_other_weights_is_a_conflict(repo: AuditRepository) -> None:
+    repo.get_or_create_model_version(model_version())
+    with pytest.raises(IdentityConflictError, match="weights hash"):
+        repo.get_or_create_model_version(model_version(weights_hash="b" * 64))
+
+
+def test_probe_set_find_or_create_by_content_hash(repo: AuditRepository) -> None:
+    record, probes = probe_set(4)
+    first = repo.get_or_create_probe_set(record, probes)
+    again = repo.get_or_create_probe_set(dataclasses.replace(record, name="renamed"), probes[:2])
+    assert again.id == first.id and again.name == "demo-probes" and again.n_probes == 4
+    stored = repo.list_probes(first.id)
+    assert [p.probe_key for p in stored] == [p.probe_key for p in probes]
+    assert stored[0].object_words == (("red", "square"),) and stored[1].object_words == ()
+    assert all(p.id is not None for p in stored)
+    with pytest.raises(StorageInputError, match="repeats probe keys"):
+        repo.get_or_create_probe_set(dataclasses.replace(record, content_hash="x"), probes + probes[:1])
+    with pytest.raises(StorageInputError, match="n_probes=9"):
+        repo.get_or_create_probe_set(dataclasses.replace(record, content_hash="y", n_probes=9), probes)
