@@ -145,7 +145,10 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class ComparisonRecord:
-    """Candidate-minus-baseline delta of one metric for one method, with its bootstrap CI."""
+    """Candidate-minus-baseline delta of one metric for one method, with its bootstrap CI.
+
+    Stored only as part of a `VerdictRecord` (`AuditRepository.add_verdict`).
+    """
 
     candidate_run_id: int
     baseline_run_id: int
@@ -159,6 +162,7 @@ class ComparisonRecord:
     verdict: Verdict
     id: int | None = None
     created_at: datetime | None = None
+    verdict_id: int | None = None  # the stored verdict this comparison belongs to (set by storage)
 
 
 @dataclass(frozen=True)
