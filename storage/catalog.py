@@ -16,7 +16,7 @@ from storage.database import RepositoryPart
 from storage.errors import IdentityConflictError, NotFoundError, StorageInputError
 from storage.models import ModelVersion, Probe, ProbeSet
 from storage.records import ModelVersionRecord, ProbeRecord, ProbeSetRecord
-from storage.validation import aware_utc
+from storage.validation import aware_utc, check_thumbnail
 
 
 class CatalogRepository(RepositoryPart):
@@ -87,6 +87,7 @@ class CatalogRepository(RepositoryPart):
             raise StorageInputError(
                 f"probe set {record.name!r} says n_probes={record.n_probes} but {len(probes)} probes were given"
             )
+        thumbnails = {p.probe_key: check_thumbnail(p.probe_key, p.thumbnail) for p in probes}
 
         def work(session: Session) -> ProbeSetRecord:
             row = session.scalars(select(ProbeSet).where(ProbeSet.content_hash == record.content_hash)).one_or_none()
@@ -111,10 +112,13 @@ class CatalogRepository(RepositoryPart):
                                 "image_path": p.image_path,
                                 "prompt": p.prompt,
                                 "object_words": [list(words) for words in p.object_words],
+                                "thumbnail": thumbnails[p.probe_key],
                             }
                             for p in probes
                         ],
                     )
+            else:
+                _fill_missing_thumbnails(session, row.id, thumbnails)
             return _probe_set_record(row)
 
         return self._db.get_or_create(work)
@@ -139,9 +143,25 @@ class CatalogRepository(RepositoryPart):
                     prompt=r.prompt,
                     object_words=tuple(tuple(words) for words in r.object_words),
                     id=r.id,
+                    thumbnail=r.thumbnail,
                 )
                 for r in rows
             ]
+
+
+def _fill_missing_thumbnails(session: Session, probe_set_id: int, thumbnails: dict[str, bytes | None]) -> None:
+    """Give stored probes without a thumbnail the one handed in (a set stored before thumbnails
+    existed gets them on its next use; one already stored is kept: same content hash, same images)."""
+    given = {key: data for key, data in thumbnails.items() if data is not None}
+    if not given:
+        return
+    missing = session.scalars(
+        select(Probe).where(
+            Probe.probe_set_id == probe_set_id, Probe.thumbnail.is_(None), Probe.probe_key.in_(list(given))
+        )
+    )
+    for probe in missing:
+        probe.thumbnail = given[probe.probe_key]
 
 
 def _model_version_record(r: ModelVersion) -> ModelVersionRecord:

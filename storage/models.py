@@ -79,7 +79,7 @@ class ProbeSet(Base):
 
 
 class Probe(Base):
-    """One probe (image path, prompt, object words) of a probe set."""
+    """One probe (image path, prompt, object words, thumbnail) of a probe set."""
 
     __tablename__ = "probes"
     __table_args__ = (UniqueConstraint("probe_set_id", "probe_key"),)
@@ -90,6 +90,7 @@ class Probe(Base):
     image_path: Mapped[str] = mapped_column(Text)
     prompt: Mapped[str] = mapped_column(Text)
     object_words: Mapped[list[Any]] = mapped_column(default=list)
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)  # small PNG/JPEG for reports
 
 
 class AuditRun(Base):

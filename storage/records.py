@@ -50,13 +50,19 @@ class ProbeSetRecord:
 
 @dataclass(frozen=True)
 class ProbeRecord:
-    """One probe of a probe set (the image itself stays in the probe folder)."""
+    """One probe of a probe set.
+
+    The full image stays in the probe folder; `thumbnail` is a small copy (an encoded PNG or JPEG,
+    at most 256 px a side, prepared by the caller) so that a report can be rebuilt from the
+    database alone, without the folder.
+    """
 
     probe_key: str  # the probe's id in probes.jsonl, e.g. "p001"
     image_path: str  # relative to the probe set folder
     prompt: str
     object_words: tuple[tuple[str, ...], ...] = ()  # one tuple of words per object with a mask
     id: int | None = None
+    thumbnail: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,34 @@ def check_verdict(value: str, what: str) -> None:
         raise StorageInputError(f"{what} verdict must be one of {sorted(VERDICTS)}, not {value!r}")
 
 
+#: the largest thumbnail stored: a 256 px PNG of a photograph stays well under it
+MAX_THUMBNAIL_BYTES = 1024 * 1024
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def check_thumbnail(probe_key: str, thumbnail: object) -> bytes | None:
+    """The thumbnail as bytes, after checking it is an encoded PNG or JPEG of a sensible size.
+
+    Storage does not decode images; the signature and size checks catch a full-size photograph or
+    a raw pixel array handed in by mistake, naming the probe.
+    """
+    if thumbnail is None:
+        return None
+    if not isinstance(thumbnail, (bytes, bytearray, memoryview)):
+        raise StorageInputError(
+            f"thumbnail of probe {probe_key!r} must be bytes (an encoded PNG or JPEG), not {type(thumbnail).__name__}"
+        )
+    data = bytes(thumbnail)
+    if not data.startswith(_IMAGE_SIGNATURES):
+        raise StorageInputError(f"thumbnail of probe {probe_key!r} is not a PNG or JPEG (its first bytes are {data[:8]!r})")
+    if len(data) > MAX_THUMBNAIL_BYTES:
+        raise StorageInputError(
+            f"thumbnail of probe {probe_key!r} is {len(data):,} bytes; thumbnails are at most "
+            f"{MAX_THUMBNAIL_BYTES:,} bytes (256 px a side)"
+        )
+    return data
+
+
 def check_metric(m: MetricRecord) -> None:
     if m.direction not in DIRECTIONS:
         raise StorageInputError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 
 import pytest
 
@@ -43,3 +44,48 @@ def test_probe_set_find_or_create_by_content_hash(repo: AuditRepository) -> None
         repo.get_or_create_probe_set(dataclasses.replace(record, content_hash="x"), probes + probes[:1])
     with pytest.raises(StorageInputError, match="n_probes=9"):
         repo.get_or_create_probe_set(dataclasses.replace(record, content_hash="y", n_probes=9), probes)
+
+
+def _image_bytes(fmt: str, side: int = 8) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (side, side), (200, 30, 30)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def test_probe_thumbnails_are_stored_and_returned_byte_for_byte(repo: AuditRepository) -> None:
+    record, probes = probe_set(3)
+    png, jpeg = _image_bytes("PNG"), _image_bytes("JPEG")
+    given = [dataclasses.replace(probes[0], thumbnail=png), dataclasses.replace(probes[1], thumbnail=jpeg), probes[2]]
+    stored = repo.list_probes(repo.get_or_create_probe_set(record, given).id)
+    assert [p.thumbnail for p in stored] == [png, jpeg, None]
+
+
+def test_thumbnails_missing_from_a_stored_probe_set_are_filled_in_later(repo: AuditRepository) -> None:
+    record, probes = probe_set(2)
+    first = repo.get_or_create_probe_set(record, probes)
+    png, other = _image_bytes("PNG"), _image_bytes("PNG", side=4)
+    repo.get_or_create_probe_set(record, [dataclasses.replace(probes[0], thumbnail=png), probes[1]])
+    assert [p.thumbnail for p in repo.list_probes(first.id)] == [png, None]
+    # a stored thumbnail is kept: the content hash says the images are the same
+    repo.get_or_create_probe_set(record, [dataclasses.replace(p, thumbnail=other) for p in probes])
+    assert [p.thumbnail for p in repo.list_probes(first.id)] == [png, other]
+
+
+@pytest.mark.parametrize(
+    ("thumbnail", "fragment"),
+    [
+        (b"just some bytes, not an image", "not a PNG or JPEG"),
+        ("iVBORw0KGgo=", "must be bytes"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(2 * 1024 * 1024), "at most"),
+    ],
+)
+def test_unusable_thumbnails_are_refused_by_probe(repo: AuditRepository, thumbnail: object, fragment: str) -> None:
+    record, probes = probe_set(2)
+    bad = [probes[0], dataclasses.replace(probes[1], thumbnail=thumbnail)]
+    with pytest.raises(StorageInputError, match=f"thumbnail of probe 'p001'.*{fragment}"):
+        repo.get_or_create_probe_set(record, bad)
+    assert repo.list_runs() == []
+    with repo.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM probe_sets").scalar_one() == 0

@@ -1,4 +1,5 @@
-"""The verdict becomes a stored record: a `verdicts` table that the comparisons belong to.
+"""The verdict becomes a stored record (a `verdicts` table the comparisons belong to); probes
+keep a thumbnail so a report can be rebuilt from the database alone.
 
 Revision ID: 0003_verdicts
 Revises: 0002_comparisons_alerts
@@ -71,9 +72,11 @@ def upgrade() -> None:
         )
         batch.drop_constraint("uq_comparisons_candidate_run_id_baseline_run_id_method_metric", type_="unique")
         batch.create_unique_constraint("uq_comparisons_verdict_id_method_metric", ["verdict_id", "method", "metric"])
+    op.add_column("probes", sa.Column("thumbnail", sa.LargeBinary(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("probes", "thumbnail")
     with op.batch_alter_table("comparisons") as batch:
         batch.drop_constraint("uq_comparisons_verdict_id_method_metric", type_="unique")
         batch.drop_constraint("fk_comparisons_verdict_id_verdicts", type_="foreignkey")

@@ -132,6 +132,10 @@ def test_old_comparisons_become_legacy_verdicts(db_url: str) -> None:
         judged = repo.add_verdict(VerdictRecord(r2, r1, "fail", "h", ("h",), {"seed": 0}))
         assert repo.get_verdicts(r2) == [v21, judged]
 
+        # old probes have no thumbnail yet
+        assert [p.thumbnail for p in repo.list_probes(ids["probe_set"])] == [None]
+    assert "thumbnail" in _columns(db_url, "probes")
+
 
 
 def test_an_old_database_without_comparisons_upgrades_to_no_verdicts(db_url: str) -> None:
