@@ -100,7 +100,7 @@ def _probe_result(key: str, pool: np.ndarray, start: int) -> ProbeResult:
     for j, method in enumerate(METHODS):
         for t in range(TOKENS_PER_PROBE):
             idx = (start + j * TOKENS_PER_PROBE + t) % len(pool)
-            maps.append(TokenMapRecord(key, t, tokens[t], t, method, pool[idx], mass_in_mask=0.5))
+            maps.append(TokenMapRecord(key, t, tokens[t], t, method, pool[idx]))
     return ProbeResult(key, generation, maps, [])
 
 

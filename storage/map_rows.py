@@ -27,7 +27,6 @@ MAP_COLUMNS = (
     "grid_cols",
     "peak_row",
     "peak_col",
-    "mass_in_mask",
     "map_data",
 )
 
@@ -92,7 +91,6 @@ def map_rows(run_id: int, maps: list[TokenMapRecord], probe_ids: list[int]) -> l
                 grid_cols,
                 int(peak[0]),
                 int(peak[1]),
-                None if m.mass_in_mask is None else float(m.mass_in_mask),
                 blobs[i],
             )
         )

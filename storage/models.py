@@ -153,7 +153,6 @@ class TokenAttribution(Base):
     grid_cols: Mapped[int] = mapped_column(SmallInteger)
     peak_row: Mapped[int | None] = mapped_column(SmallInteger)
     peak_col: Mapped[int | None] = mapped_column(SmallInteger)
-    mass_in_mask: Mapped[float | None] = mapped_column(Float)
     map_data: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -105,8 +105,7 @@ class TokenMapRecord:
     """One attribution map: one token of one probe's answer, by one method.
 
     `map` is a 2-D float array over the vision-token grid (stored as float16).
-    `peak` is the (row, col) of the largest cell; `mass_in_mask` the share of the map's positive
-    mass inside the ground-truth mask of the object the token names (None without a mask).
+    `peak` is the (row, col) of the largest cell (computed by storage when not given).
     """
 
     probe_key: str
@@ -116,7 +115,6 @@ class TokenMapRecord:
     method: str
     map: np.ndarray
     peak: tuple[int, int] | None = None
-    mass_in_mask: float | None = None
 
     @property
     def grid_shape(self) -> tuple[int, int]:

@@ -187,7 +187,6 @@ class ResultRepository(RepositoryPart):
                 TokenAttribution.map_data,
                 TokenAttribution.peak_row,
                 TokenAttribution.peak_col,
-                TokenAttribution.mass_in_mask,
             )
             .join(Probe, Probe.id == TokenAttribution.probe_id)
             .where(TokenAttribution.run_id == run_id)
@@ -208,7 +207,7 @@ class ResultRepository(RepositoryPart):
             answers = {pid: (key, tokens, words) for pid, key, tokens, words in session.execute(tokens_query)}
             rows = session.execute(query).all()
         out = []
-        for probe_id, token_index, meth, blob, peak_row, peak_col, mass in rows:
+        for probe_id, token_index, meth, blob, peak_row, peak_col in rows:
             key, tokens, words = answers[probe_id]
             out.append(
                 TokenMapRecord(
@@ -219,7 +218,6 @@ class ResultRepository(RepositoryPart):
                     method=meth,
                     map=decode_map(blob),
                     peak=None if peak_row is None else (peak_row, peak_col),
-                    mass_in_mask=mass,
                 )
             )
         return out

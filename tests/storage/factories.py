@@ -71,7 +71,6 @@ def probe_result(
             word_index=word_index[t],
             method=method,
             map=rng.random(grid).astype(np.float32),
-            mass_in_mask=float(rng.random()) if t == 0 else None,
         )
         for method in methods
         for t in range(n_tokens)

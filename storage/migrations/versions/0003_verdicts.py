@@ -1,5 +1,6 @@
 """The verdict becomes a stored record (a `verdicts` table the comparisons belong to); probes
-keep a thumbnail so a report can be rebuilt from the database alone.
+keep a thumbnail so a report can be rebuilt from the database alone; the token maps' unread
+`mass_in_mask` column goes.
 
 Revision ID: 0003_verdicts
 Revises: 0002_comparisons_alerts
@@ -73,10 +74,53 @@ def upgrade() -> None:
         batch.drop_constraint("uq_comparisons_candidate_run_id_baseline_run_id_method_metric", type_="unique")
         batch.create_unique_constraint("uq_comparisons_verdict_id_method_metric", ["verdict_id", "method", "metric"])
     op.add_column("probes", sa.Column("thumbnail", sa.LargeBinary(), nullable=True))
+    _drop_mass_in_mask(op.get_bind())
+
+
+def _drop_mass_in_mask(connection: sa.Connection) -> None:
+    """Drop `token_attributions.mass_in_mask` (computed once, read by nothing).
+
+    SQLite rebuilds the table (batch mode). PostgreSQL only marks a dropped column dead, and every
+    row written afterwards still carries a null for it (a null bitmap in each map row), so an empty
+    table, as in every fresh database, is created again without it instead.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE token_attributions IN ACCESS EXCLUSIVE MODE")
+        if connection.exec_driver_sql("SELECT NOT EXISTS (SELECT 1 FROM token_attributions)").scalar_one():
+            op.drop_table("token_attributions")
+            _create_token_attributions()
+            return
+    with op.batch_alter_table("token_attributions") as batch:
+        batch.drop_column("mass_in_mask")
+
+
+def _create_token_attributions() -> None:
+    """The table of 0001 without `mass_in_mask`."""
+    op.create_table(
+        "token_attributions",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("probe_id", sa.Integer(), nullable=False),
+        sa.Column("token_index", sa.Integer(), nullable=False),
+        sa.Column("method", sa.String(32), nullable=False),
+        sa.Column("grid_rows", sa.SmallInteger(), nullable=False),
+        sa.Column("grid_cols", sa.SmallInteger(), nullable=False),
+        sa.Column("peak_row", sa.SmallInteger(), nullable=True),
+        sa.Column("peak_col", sa.SmallInteger(), nullable=True),
+        sa.Column("map_data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "probe_id", "token_index", "method", name="pk_token_attributions"),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["audit_runs.id"], name="fk_token_attributions_run_id_audit_runs", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["probe_id"], ["probes.id"], name="fk_token_attributions_probe_id_probes"),
+    )
 
 
 def downgrade() -> None:
-    op.drop_column("probes", "thumbnail")
+    """For completeness: `storage.migrate` offers no downgrades (a pair judged under two settings
+    would break the old unique key)."""
+    op.add_column("token_attributions", sa.Column("mass_in_mask", sa.Float(), nullable=True))
+    with op.batch_alter_table("probes") as batch:
+        batch.drop_column("thumbnail")
     with op.batch_alter_table("comparisons") as batch:
         batch.drop_constraint("uq_comparisons_verdict_id_method_metric", type_="unique")
         batch.drop_constraint("fk_comparisons_verdict_id_verdicts", type_="foreignkey")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from sqlalchemy import Connection, create_engine, inspect, text
 
+from storage.encoding import encode_map
 from storage.hashing import settings_hash
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.records import VerdictRecord
@@ -71,9 +73,14 @@ def _old_database(url: str) -> dict[str, int]:
                         "VALUES (:ps, 'p000', 'images/p000.png', 'Describe.', '[]')", ps=ps)
         r1, r2, r3 = (_run(conn, mv, ps, day) for mv, day in zip(mvs, (1, 2, 3)))
         conn.execute(
+            text("INSERT INTO generations (run_id, probe_id, prompt, text, token_ids, tokens, word_index, created_at) "
+                 "VALUES (:r, :p, 'Describe.', 'red', '[5]', '[\"red\"]', '[0]', '2026-01-01 00:00:00+00:00')"),
+            dict(r=r1, p=probe),
+        )
+        conn.execute(
             text("INSERT INTO token_attributions (run_id, probe_id, token_index, method, grid_rows, grid_cols, "
                  "peak_row, peak_col, mass_in_mask, map_data) VALUES (:r, :p, 0, 'tam', 1, 1, 0, 0, 0.5, :blob)"),
-            dict(r=r1, p=probe, blob=b"\x00\x01\x00\x01\x00\x3c"),
+            dict(r=r1, p=probe, blob=encode_map(np.ones((1, 1)))),
         )
         # (r2, r1): fail + warn + pass, two alerts on r2: the latest one's reasons are the verdict's
         _comparison(conn, r2, r1, "tam", "pointing_game", "fail", -0.3, 4)
@@ -132,8 +139,11 @@ def test_old_comparisons_become_legacy_verdicts(db_url: str) -> None:
         judged = repo.add_verdict(VerdictRecord(r2, r1, "fail", "h", ("h",), {"seed": 0}))
         assert repo.get_verdicts(r2) == [v21, judged]
 
-        # old probes have no thumbnail yet
+        # the other parts of 0003: the unread column is gone with its rows kept; thumbnails are empty
+        (map_row,) = repo.get_maps(r1)
+        assert (map_row.peak, map_row.map.tolist()) == ((0, 0), [[1.0]])
         assert [p.thumbnail for p in repo.list_probes(ids["probe_set"])] == [None]
+    assert "mass_in_mask" not in _columns(db_url, "token_attributions")
     assert "thumbnail" in _columns(db_url, "probes")
 
 
