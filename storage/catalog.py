@@ -26,8 +26,12 @@ class CatalogRepository(RepositoryPart):
         """The stored model version with the record's (name, version), created when missing.
 
         The same (name, version) with another weights hash raises `IdentityConflictError`:
-        registry versions are immutable, so a different hash means the wrong weights. Aliases
-        (which move between versions) are updated to the record's when it lists any.
+        registry versions are immutable, so a different hash means the wrong weights.
+
+        Aliases follow the registry: a record that lists aliases (the registry's current ones for
+        that version) makes them exactly this version's, and takes each of them off every other
+        version of the same model, in the same transaction. A record listing none leaves the
+        stored aliases alone (the registry may not have been asked).
         """
 
         def work(session: Session) -> ModelVersionRecord:
@@ -59,6 +63,8 @@ class CatalogRepository(RepositoryPart):
                     row.aliases = list(record.aliases)
                 if row.mlflow_run_id is None and record.run_id is not None:
                     row.mlflow_run_id = record.run_id
+            if record.aliases:
+                _take_aliases_off_other_versions(session, row)
             return _model_version_record(row)
 
         return self._db.get_or_create(work)
@@ -147,6 +153,16 @@ class CatalogRepository(RepositoryPart):
                 )
                 for r in rows
             ]
+
+
+def _take_aliases_off_other_versions(session: Session, row: ModelVersion) -> None:
+    """An alias names one version of a model: remove this version's aliases from its siblings."""
+    moved = set(row.aliases)
+    siblings = session.scalars(select(ModelVersion).where(ModelVersion.name == row.name, ModelVersion.id != row.id))
+    for sibling in siblings:
+        kept = [alias for alias in sibling.aliases if alias not in moved]
+        if len(kept) != len(sibling.aliases):
+            sibling.aliases = kept
 
 
 def _fill_missing_thumbnails(session: Session, probe_set_id: int, thumbnails: dict[str, bytes | None]) -> None:

@@ -25,6 +25,29 @@ def test_model_version_find_or_create_by_identity(repo: AuditRepository) -> None
     assert repo.find_model_version("demo-captioner", "9") is None
 
 
+def test_an_alias_moved_in_the_registry_moves_in_the_database(repo: AuditRepository) -> None:
+    v1 = repo.get_or_create_model_version(dataclasses.replace(model_version(version="1"), aliases=("champion",)))
+    v2 = repo.get_or_create_model_version(model_version(version="2", weights_hash="b" * 64))  # candidate
+    assert repo.get_model_version(v2.id).aliases == ("candidate",)
+    # the registry moved `candidate` to v3 (and added `latest` there): recording v3 takes it off v2
+    v3 = repo.get_or_create_model_version(
+        dataclasses.replace(model_version(version="3", weights_hash="d" * 64), aliases=("candidate", "latest"))
+    )
+    assert repo.get_model_version(v3.id).aliases == ("candidate", "latest")
+    assert repo.get_model_version(v2.id).aliases == ()
+    assert repo.get_model_version(v1.id).aliases == ("champion",)  # other aliases stay where they are
+    # `champion` moves to v2, which already exists: v1 loses it, v3 keeps its own
+    repo.get_or_create_model_version(dataclasses.replace(model_version(version="2", weights_hash="b" * 64), aliases=("champion",)))
+    assert [repo.get_model_version(v.id).aliases for v in (v1, v2, v3)] == [(), ("champion",), ("candidate", "latest")]
+    # the same alias on another model name is another alias
+    other = repo.get_or_create_model_version(dataclasses.replace(model_version(name="other"), aliases=("champion",)))
+    assert repo.get_model_version(other.id).aliases == ("champion",)
+    assert repo.get_model_version(v2.id).aliases == ("champion",)
+    # a record listing no aliases (the registry could not say) leaves the stored ones alone
+    repo.get_or_create_model_version(dataclasses.replace(model_version(version="2", weights_hash="b" * 64), aliases=()))
+    assert repo.get_model_version(v2.id).aliases == ("champion",)
+
+
 def test_same_version_with_other_weights_is_a_conflict(repo: AuditRepository) -> None:
     repo.get_or_create_model_version(model_version())
     with pytest.raises(IdentityConflictError, match="weights hash"):
