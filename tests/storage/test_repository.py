@@ -19,3 +19,21 @@ def test_missing_ids_raise_not_found(repo: AuditRepository) -> None:
         repo.get_probe_set(42)
     with pytest.raises(NotFoundError, match="model version 42"):
         repo.start_run(42, 42, {})
+
+
+def test_the_public_api_is_the_parts_together() -> None:
+    public = {name for name in dir(AuditRepository) if not name.startswith("_")}
+    assert public == {
+        "url", "backend", "engine", "close",
+        "get_or_create_model_version", "get_model_version", "find_model_version",
+        "get_or_create_probe_set", "get_probe_set", "list_probes",
+        "start_run", "finish_run", "get_run", "list_runs", "find_baseline_run",
+        "completed_probe_keys", "add_probe_result", "add_probe_results", "set_aggregate_metrics",
+        "get_generations", "get_maps", "get_metrics",
+        "add_verdict", "get_verdicts", "latest_verdict", "get_comparisons", "add_alert", "get_alerts",
+    }
+
+
+def test_the_facade_names_its_database(tmp_path) -> None:
+    with AuditRepository(f"sqlite:///{tmp_path / 'a.db'}") as repo:
+        assert repo.url == f"sqlite:///{tmp_path / 'a.db'}" and repo.backend == "sqlite"
