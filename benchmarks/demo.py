@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.machine import machine_info
+from benchmarks.recording import machine_info, write_results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,6 @@ def main() -> None:
     machine = machine_info("torch", "transformers", "prefect", "mlflow")
     with tempfile.TemporaryDirectory(prefix="mllm-audit-demo-bench-") as tmp:
         summary, wall, stdout = run_demo(Path(tmp) / "home", args.n_probes)
-    machine["load_average_at_end"] = list(os.getloadavg())
     checks = [{key: c[key] for key in ("method", "metric", "verdict", "counts", "delta", "ci_low", "ci_high",
                                         "n_pairs", "n_probes", "tolerance")}
               for c in summary["comparisons"]]
@@ -75,10 +74,8 @@ def main() -> None:
         "terminal": stdout.splitlines()[-8:],
         "machine": machine,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n")
     print(json.dumps({k: payload[k] for k in ("wall_s", "verdict", "headline", "failing")}, indent=2))
-    print(f"wrote {args.out}")
+    write_results(args.out, payload)
 
 
 if __name__ == "__main__":

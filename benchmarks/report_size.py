@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.machine import machine_info
+from benchmarks.recording import machine_info, write_results
 from benchmarks.report_input import build_stored_audit
 from reports import ReportOptions, build_report, load_report_data
 
@@ -73,7 +72,6 @@ def main() -> None:
         for n in args.sizes:
             results.append(bench(n, Path(tmp)))
             print(json.dumps({k: v for k, v in results[-1].items() if k != "files"}), flush=True)
-    machine["load_average_at_end"] = list(os.getloadavg())
     payload = {
         "benchmark": "report_size",
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -83,9 +81,7 @@ def main() -> None:
         "machine": machine,
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_results(args.out, payload)
 
 
 if __name__ == "__main__":

@@ -78,10 +78,11 @@ def reasons(checks: Sequence["MetricComparison"], words_sentence: str) -> tuple[
 
 def headline(verdict: str, checks: Sequence["MetricComparison"], *, confidence: float = 0.95,
              min_probes: int = 1, n_words: int = 0, n_probes: int = 0) -> str:
-    """One plain-language sentence: which check decided the verdict, by how much, what it means."""
+    """One plain-language sentence: which check decided the verdict, by how much, what it means
+    (the verdict itself is said beside it: "verdict: FAIL - <headline>")."""
     counted = [c for c in checks if c.counts]
     if verdict == "pass":
-        text = (f"PASS: all {len(counted)} checks are within tolerance over {n_words} words both versions "
+        text = (f"All {len(counted)} checks are within tolerance over {n_words} words both versions "
                 f"generated on {n_probes} probes: explanation quality held up.")
         ignored = [c for c in checks if not c.counts and c.verdict == "fail"]
         if ignored:
@@ -93,18 +94,18 @@ def headline(verdict: str, checks: Sequence["MetricComparison"], *, confidence: 
     also = f"; {more} more check{'s' if more != 1 else ''} {'failed' if verdict == 'fail' else 'warned'}" if more else ""
     if verdict == "warn":
         if top.n_probes < min_probes:
-            return (f"WARN: only {top.n_probes} probe(s) could be paired for {top.method} {top.metric} "
+            return (f"Only {top.n_probes} probe(s) could be paired for {top.method} {top.metric} "
                     f"(minimum {min_probes}){also}: too few to call this version safe.")
         limit = f"minimum {top.tolerance:.3f}" if top.is_drift else f"tolerance {top.tolerance:.3f}"
-        return (f"WARN: no check failed, but {top.method} {top.metric} is too close to call "
+        return (f"No check failed, but {top.method} {top.metric} is too close to call "
                 f"({top.delta:.3f}, {_ci(top, confidence, not top.is_drift)} straddles its {limit}){also}: "
                 "more probes or a look at the report are needed before trusting this version.")
     if top.is_drift:
         measure = _DRIFT_NAMES.get(top.metric, "top-cell overlap")
-        return (f"FAIL: {top.method}'s maps of the same words agree with the baseline's at only "
+        return (f"{top.method}'s maps of the same words agree with the baseline's at only "
                 f"{top.delta:.2f} ({measure}, {_ci(top, confidence, False)}), below the minimum "
                 f"{top.tolerance:.2f}{also}: the candidate looks at other parts of the image than the "
                 "baseline did for the same words.")
-    return (f"FAIL: {top.method} {top.metric} {_change(top)} by {abs(top.delta):.3f} "
+    return (f"{top.method} {top.metric} {_change(top)} by {abs(top.delta):.3f} "
             f"({_ci(top, confidence, True)}), beyond the tolerance of {top.tolerance:.3f}{also}: the "
             "candidate's explanations are measurably worse than the baseline's.")

@@ -8,7 +8,7 @@ it names only the attributes it reads. `storage.records.MetricRecord`, `TokenMap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 import numpy as np
 

@@ -49,7 +49,10 @@ def _relative(path: Any, root: Path) -> str:
 
 
 def probe_set_records(probe_set: Any) -> tuple[ProbeSetRecord, list[ProbeRecord]]:
-    """An `auditors.probes.ProbeSet` as the probe-set record and its probe records."""
+    """An `auditors.probes.ProbeSet` as the probe-set record and its probe records, each with the
+    thumbnail the report embeds (`reports.encode.thumbnail`), so a report needs only the database."""
+    from reports.encode import thumbnail
+
     root = Path(probe_set.root)
     probes = [
         ProbeRecord(
@@ -57,6 +60,7 @@ def probe_set_records(probe_set: Any) -> tuple[ProbeSetRecord, list[ProbeRecord]
             image_path=_relative(probe.image_path, root),
             prompt=probe.prompt,
             object_words=tuple(tuple(obj.words) for obj in (probe.objects or ())),
+            thumbnail=thumbnail(probe.load_image()),
         )
         for probe in probe_set.probes
     ]

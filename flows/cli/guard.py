@@ -18,7 +18,7 @@ import typer
 
 from flows.cli.app import EXIT_BAD_INPUT, EXIT_INTERNAL, STATE
 
-_QUIET_ENVIRONMENT = {
+QUIET_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "GX_ANALYTICS_ENABLED": "false",
@@ -44,7 +44,7 @@ _INPUT_ERRORS = (
 
 def prepare_environment() -> None:
     """Offline, telemetry off, quiet logs: set before the heavy libraries are imported."""
-    for key, value in _QUIET_ENVIRONMENT.items():
+    for key, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
     if not STATE.verbose:
         # Prefect's console lines (and its tracebacks of failed runs) stay off the terminal; the flow

@@ -67,7 +67,7 @@ def test_clear_regression_fails():
     assert cmp.n_pairs == 20 * len(set(WORDS))
     assert "fell by 0.300" in verdict.reasons[0] and "regression" in verdict.reasons[0]
     assert (verdict.candidate_run_id, verdict.baseline_run_id) == (2, 1)
-    assert verdict.headline.startswith("FAIL: tam obj_iou fell by 0.300")
+    assert verdict.headline.startswith("tam obj_iou fell by 0.300")
 
 
 def test_noise_passes():
@@ -190,7 +190,7 @@ def test_map_drift_fails_when_candidate_looks_elsewhere_and_needs_no_masks():
     # drift is still reported, marked as not deciding
     spear = lenient.check("tam", DRIFT_SPEARMAN)
     assert spear.verdict == "fail" and not spear.counts and "Reported only" in spear.reason
-    assert lenient.headline.startswith("PASS") and "reported only" in lenient.headline
+    assert lenient.headline.startswith("All ") and "reported only" in lenient.headline
 
 
 def test_deterministic_and_seed_dependent():

@@ -37,7 +37,7 @@ def test_a_stored_version_1_result_still_loads():
     loaded = ComparisonResult.from_dict(data)
     assert loaded.verdict == "fail" and (loaded.candidate_run_id, loaded.baseline_run_id) == (2, 1)
     assert loaded.check("tam", "obj_iou").delta == pytest.approx(-0.3)
-    assert loaded.headline.startswith("FAIL: tam's maps")
+    assert loaded.headline.startswith("FAIL: tam's maps")  # as it was stored
     assert loaded.probes[0].shared_words == ("a", "circle", "red")
     assert loaded.settings["drift"]["min_spearman"] == 0.3
 

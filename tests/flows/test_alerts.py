@@ -198,7 +198,7 @@ def test_dispatch_uses_every_channel_and_records_outcomes(mlflow_registry, captu
     model = ModelVersionRecord(None, "demo-captioner", mlflow_registry.version, "models:/x/1",
                                "sha", "Arch", run_id="abc")
     verdict = SimpleNamespace(
-        verdict="fail", headline="FAIL: tam obj_iou fell", reasons=("r1",), baseline_run_id=3,
+        verdict="fail", headline="tam obj_iou fell", reasons=("r1",), baseline_run_id=3,
         comparisons=(SimpleNamespace(method="tam", metric="obj_iou", verdict="fail", counts=True),
                      SimpleNamespace(method="tam", metric="map_drift_spearman", verdict="fail", counts=False),
                      SimpleNamespace(method="tam", metric="pointing_game", verdict="pass", counts=True)),
@@ -207,7 +207,7 @@ def test_dispatch_uses_every_channel_and_records_outcomes(mlflow_registry, captu
         verdict, model, run_id=9, probe_set=ProbeSetRecord(None, "shapes", "1", "h"),
         report_path="r.html")
     assert payload.failing == ("tam/obj_iou",) and payload.probe_set == "shapes@1"  # counted failures only
-    assert payload.headline == "FAIL: tam obj_iou fell"
+    assert payload.headline == "tam obj_iou fell"
     with _Server([200]) as server:
         results = dispatch_alerts(
             payload,
@@ -219,7 +219,7 @@ def test_dispatch_uses_every_channel_and_records_outcomes(mlflow_registry, captu
     record = payload.to_alert_record(results)
     assert record.channels == ("mlflow-tag", "prefect-event", "webhook")
     assert record.verdict == "fail" and record.run_id == 9
-    assert record.message.endswith(": FAIL: tam obj_iou fell")
+    assert record.message.endswith(": tam obj_iou fell")  # the headline
     assert len(record.payload["deliveries"]) == 3
 
 
