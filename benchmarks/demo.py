@@ -68,6 +68,7 @@ def main() -> None:
         "headline": summary["headline"],
         "reasons": summary["reasons"],
         "words": summary["words"],
+        "report_bytes": summary["sizes_bytes"],
         "failing": sorted(f"{c['method']}/{c['metric']}" for c in checks if c["verdict"] == "fail"),
         "checks": checks,
         "comparison_settings": summary["comparison_settings"],
