@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.recording import machine_info, write_results
+from benchmarks.machine import machine_info
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,10 +33,11 @@ def run_demo(home: Path, n_probes: int) -> tuple[dict, float, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("MLLM_AUDIT_DB_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "PREFECT_API_URL",
                         "MLLM_AUDIT_CONFIG")}
-    env.update({"MLLM_AUDIT_HOME": str(home), "PREFECT_HOME": str(home / "prefect")})
+    env.pop("MLLM_AUDIT_HOME", None)
+    env["PREFECT_HOME"] = str(home / "prefect")
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "demo", "--n-probes", str(n_probes)], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=3600)
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "--home", str(home), "demo", "--n-probes", str(n_probes)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=3600)
     wall = time.perf_counter() - started
     output = done.stdout + done.stderr
     if done.returncode != 0:
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument("--n-probes", type=int, default=200)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "demo.json")
     args = parser.parse_args()
-    machine = machine_info("torch", "transformers", "prefect", "mlflow")
+    machine = {**machine_info(), "load_average_at_start": list(os.getloadavg())}
     with tempfile.TemporaryDirectory(prefix="mllm-audit-demo-bench-") as tmp:
         summary, wall, stdout = run_demo(Path(tmp) / "home", args.n_probes)
     checks = [{key: c[key] for key in ("method", "metric", "verdict", "counts", "delta", "ci_low", "ci_high",
@@ -62,7 +63,7 @@ def main() -> None:
     payload = {
         "benchmark": "demo",
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": f"mllm-audit demo --n-probes {args.n_probes} (fresh data directory)",
+        "command": f"mllm-audit --home <fresh folder> demo --n-probes {args.n_probes}",
         "wall_s": round(wall, 1),
         "verdict": summary["verdict"],
         "headline": summary["headline"],
@@ -76,7 +77,10 @@ def main() -> None:
         "machine": machine,
     }
     print(json.dumps({k: payload[k] for k in ("wall_s", "verdict", "headline", "failing")}, indent=2))
-    write_results(args.out, payload)
+    payload["machine"]["load_average_at_end"] = list(os.getloadavg())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

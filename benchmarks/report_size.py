@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import time
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
-from benchmarks.recording import machine_info, write_results
+from benchmarks.machine import machine_info
 from benchmarks.report_input import build_stored_audit
 from reports import ReportOptions, build_report, load_report_data
 
@@ -66,7 +68,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1000])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "report_size.json")
     args = parser.parse_args()
-    machine = machine_info("numpy", "plotly", "sqlalchemy")
+    machine = {**machine_info(), "load_average_at_start": list(os.getloadavg())}
     results = []
     with tempfile.TemporaryDirectory(prefix="mllm-audit-report-bench-") as tmp:
         for n in args.sizes:
@@ -77,11 +79,15 @@ def main() -> None:
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "size_budget_bytes_per_file": BUDGET,
         "page_size": ReportOptions().page_size,
+        "plotly": metadata.version("plotly"),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "machine": machine,
         "results": results,
     }
-    write_results(args.out, payload)
+    payload["machine"]["load_average_at_end"] = list(os.getloadavg())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
