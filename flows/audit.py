@@ -80,9 +80,10 @@ def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str,
     run = start_run_task(resolved, probe_dir, config, db)
     timings["start_run_s"] = time.perf_counter() - t
     run_id, repository = int(run["run_id"]), repository_for(db)
-    todo = [key for key in probe_info["keys"] if key not in set(run["done"])]
+    done = set(run["done"])
+    todo = [key for key in probe_info["keys"] if key not in done]
     get_run_logger().info("audit run %s of %s: %d probes, %d already stored", run_id, resolved.source_uri,
-                          len(probe_info["keys"]), len(run["done"]))
+                          len(probe_info["keys"]), len(done))
     t = time.perf_counter()
     try:
         n_written, work = explain_all(run_id, todo, request=request, probe_dir=probe_dir, resolved=resolved,

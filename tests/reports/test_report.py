@@ -268,3 +268,28 @@ def test_report_of_a_run_without_maps_still_builds(tmp_path):
     assert gallery["methods"] == ["(no maps)"]
     assert all(p["c"]["maps"] == {} for p in gallery["probes"])
     assert data.warnings == []  # the caller's data is not modified by a build
+
+
+def test_a_legacy_verdict_of_an_upgraded_database_is_shown_as_stored(tmp_path):
+    """Migration 0003 turns old comparison rows into verdicts without a full result: the report
+    shows their verdict, headline and reasons as stored, and phrases each row."""
+    from storage.records import VerdictRecord
+    from storage.repository import AuditRepository
+
+    src = make_report_data(2)
+    repo = AuditRepository(f"sqlite:///{tmp_path / 'audit.db'}")
+    cand, base = _store(repo, src, thumbnails=True, root=tmp_path)
+    rows = [dataclasses.replace(r, candidate_run_id=cand, baseline_run_id=base)
+            for r in verdict_record(src.verdict).comparisons]
+    repo.add_verdict(VerdictRecord(cand, base, "warn", "legacy headline", ("legacy reason <1>",), {"legacy": True},
+                                   {"type": "mllm_audit.legacy_verdict", "version": 1}, tuple(rows)))
+    data = load_report_data(repo, cand)
+    assert (data.verdict.verdict, data.verdict.headline, data.verdict.reasons) == (
+        "warn", "legacy headline", ("legacy reason <1>",))
+    assert data.verdict.n_words_compared is None and len(data.comparisons) == len(rows)
+    assert {(c.method, c.metric, c.verdict) for c in data.comparisons} == {(r.method, r.metric, r.verdict) for r in rows}
+    assert all(c.reason.startswith(f"{c.method} {c.metric}") for c in data.comparisons)
+    paths = build_report(data, tmp_path / "report")
+    summary = json.loads(paths.json.read_text())
+    assert summary["verdict"] == "warn" and summary["words"] is None
+    assert "legacy reason &lt;1&gt;" in paths.html.read_text(encoding="utf-8")
