@@ -53,7 +53,7 @@ def explain(model, processor, image, prompt: str, methods: Sequence[str] = DEFAU
         maps: dict[str, np.ndarray] = {}
         for explainer in explainers:
             t0 = time.perf_counter()
-            maps[explainer.name] = explainer.explain(state)
+            maps[explainer.name] = explainer.attribute(state)
             timings[f"{explainer.name}_s"] = time.perf_counter() - t0
         timings["extra_forwards_s"] = state.forward_seconds  # included in the method times above
     word_index, words = group_words(state.answer_pieces, state.answer_special)
