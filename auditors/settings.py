@@ -44,7 +44,7 @@ class ExplainSettings:
       topk [50]: length of the ranked candidate lists compared by RBO.
       rbo_p [0.9]: RBO persistence (extrapolated RBO; identical lists give 1).
       arc_weighting ["relevance_incoherence"]: context weight w_i of context token i:
-        ``relevance_incoherence``: s_i * (1 - r_i) (DESIGN.md); ``incoherence``: (1 - r_i);
+        ``relevance_incoherence``: s_i * (1 - r_i) (docs/DESIGN.md); ``incoherence``: (1 - r_i);
         ``relevance``: s_i (TAM's weighting, i.e. no ranking correlation).
       exclude_identical_context [True]: like TAM, context tokens whose text equals the explained
         token's are not interference.
