@@ -65,8 +65,8 @@ class ExplainSettings:
         grid has at least ``rank_filter_min_grid_side`` tokens on its shorter side, else ``none``.
         Why: the filter denoises over 3x3 windows of tokens; on a grid of a few tokens a side one
         window spans most of the image and blurs neighbouring objects together (on the 4x4 demo
-        grid it cut TAM's pointing game from about 0.7 to 0.4, measured on a probe set kept apart
-        from the benchmark's; see the README's quality section). Real VLM grids are 16+ a side.
+        grid it cut TAM's pointing game from 0.67 to 0.38 on a probe set kept apart from the
+        quality benchmark's: benchmarks/rank_filter_decision.py). Real VLM grids are 16+ a side.
       rank_filter_min_grid_side [8]: the grid size from which ``auto`` filters.
 
     Attention baseline
