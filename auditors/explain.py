@@ -20,6 +20,14 @@ from auditors.tokens import group_words
 DEFAULT_METHODS = ("tam", "msea_arc")
 
 
+def ranked_positions(prepared, explainers, settings: ExplainSettings) -> np.ndarray:
+    """The prompt positions whose top-k next-token lists the methods will read (ARC's rankings of the
+    prompt tokens), so that generation projects them along the way; none when no method needs them."""
+    if not settings.include_prompt_context or not any(e.needs_rankings(settings) for e in explainers):
+        return np.zeros(0, dtype=np.int64)
+    return np.asarray(prepared.prompt_positions, dtype=np.int64) - 1
+
+
 def explain(model, processor, image, prompt: str, methods: Sequence[str] = DEFAULT_METHODS,
             settings: ExplainSettings | None = None) -> Explanation:
     """Explain what ``model`` looks at for each token of its greedy answer to ``prompt`` about ``image``.
@@ -45,7 +53,9 @@ def explain(model, processor, image, prompt: str, methods: Sequence[str] = DEFAU
     with torch.inference_mode():
         t0 = time.perf_counter()
         prepared = adapter.prepare(model, processor, pil, prompt, 1.0)
-        capture = generate_with_capture(model, processor, adapter, prepared, settings.max_new_tokens)
+        capture = generate_with_capture(model, processor, adapter, prepared, settings.max_new_tokens,
+                                        ranked_positions=ranked_positions(prepared, explainers, settings),
+                                        topk=settings.topk)
         timings["generate_s"] = time.perf_counter() - t0
         state = ExplainState(model, processor, adapter, pil, prompt, settings, prepared, capture)
         for explainer in explainers:  # validate every scale before any map is computed

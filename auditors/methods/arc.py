@@ -5,8 +5,9 @@ asks, for explained token t and each earlier text record j, whether the two next
 distributions that predicted them rank the same candidates on top:
 
 1. rankings (``record_topk``): the top-k vocabulary ids of the distribution that predicted each
-   text record -- for answer tokens the logits generation already computed, for prompt tokens one
-   LM-head pass over the positions before them;
+   text record -- for answer tokens the logits generation already computed, for prompt tokens the
+   positions before them, projected along with generation's own LM-head calls
+   (``auditors.capture.HeadRideAlong``; ``needs_rankings`` asks for them);
 2. coherence r_j = RBO_p(top-k of t, top-k of j) (extrapolated rank-biased overlap, 1 for
    identical lists);
 3. weights (``arc_weighting``): coherent context is kept, incoherent context is interference,
@@ -32,11 +33,14 @@ def record_topk(state) -> np.ndarray:
 
     k = min(state.settings.topk, state.weight.shape[0])
     parts = []
-    if state.n_prompt:  # generation projected only the last prompt position: one more head pass
-        logits = state.full_logits(state.capture.hidden[state.prompt_positions - 1])
-        parts.append(torch.topk(logits, k, dim=-1).indices)
-    parts.append(torch.topk(state.capture.step_logits, k, dim=-1).indices)
-    return torch.cat(parts).cpu().numpy()
+    if state.n_prompt:
+        predicting = state.prompt_positions - 1  # the positions whose logits predicted the prompt tokens
+        captured = state.capture.topk_at(predicting, k)  # projected along with generation's head calls
+        if captured is None:  # not requested at generation: one more head pass
+            captured = torch.topk(state.full_logits(state.capture.hidden[predicting]), k, dim=-1).indices.cpu().numpy()
+        parts.append(np.asarray(captured))
+    parts.append(torch.topk(state.capture.step_logits, k, dim=-1).indices.cpu().numpy())
+    return np.concatenate(parts).astype(np.int64)
 
 
 def arc_weighting(state, variant: str) -> Weighting:
@@ -61,6 +65,9 @@ def arc_weighting(state, variant: str) -> Weighting:
 class ActivationRankingCorrelation(Explainer):
     name = "arc"
     summary = "logit lens minus context that ranks candidates differently (RBO-weighted), rank-filtered"
+
+    def needs_rankings(self, settings) -> bool:
+        return True
 
     def attribute(self, state) -> np.ndarray:
         weighting = arc_weighting(state, state.settings.arc_weighting)

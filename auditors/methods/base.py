@@ -25,6 +25,11 @@ class Explainer(ABC):
     def attribute(self, state) -> np.ndarray:
         """Maps ``[n_generated, h, w]`` float32 for the generated tokens."""
 
+    def needs_rankings(self, settings) -> bool:
+        """Whether this method reads the prompt tokens' top-k rankings (``methods.arc.record_topk``):
+        generation then projects them along with its own LM-head calls, which is cheaper."""
+        return False
+
     def needed_scales(self, state) -> tuple[float, ...]:
         """Scales whose inputs this method needs (validated before any work is kept)."""
         return (1.0,)

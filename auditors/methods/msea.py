@@ -116,6 +116,9 @@ class MultiScaleAggregation(Explainer):
     def needed_scales(self, state) -> tuple[float, ...]:
         return state.scales
 
+    def needs_rankings(self, settings) -> bool:
+        return settings.align_scales  # the alignment weights compare rankings across scales
+
     def attribute(self, state) -> np.ndarray:
         maps = aggregated_record_maps(state)[state.n_prompt:]
         if state.rank_filter == "final":

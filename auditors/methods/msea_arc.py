@@ -20,6 +20,9 @@ class MultiScaleARC(Explainer):
     def needed_scales(self, state) -> tuple[float, ...]:
         return state.scales
 
+    def needs_rankings(self, settings) -> bool:
+        return True
+
     def attribute(self, state) -> np.ndarray:
         weighting = arc_weighting(state, state.settings.arc_weighting)
         return finalise(remove_context(aggregated_record_maps(state), state, weighting,

@@ -97,8 +97,8 @@ def test_cross_scale_alignment_weights_are_rbo_per_scale(tiny_models, noise_imag
 
 def test_expensive_quantities_are_computed_once_per_explanation(tiny_models, noise_image, monkeypatch):
     """MSEA, MSEA+ARC and ARC together: one prompt-only forward per extra scale, one aggregation
-    (MSEA+ARC reuses MSEA's), one full-vocabulary pass for the prompt's rankings (shared by ARC and
-    MSEA+ARC); a second explanation computes its own."""
+    (MSEA+ARC reuses MSEA's), and no full-vocabulary pass after generation (the prompt's rankings
+    ride along generation's head calls); a second explanation computes its own."""
     from auditors.methods import msea
     from auditors.state import ExplainState
 
@@ -117,7 +117,7 @@ def test_expensive_quantities_are_computed_once_per_explanation(tiny_models, noi
     monkeypatch.setattr(ExplainState, "full_logits", counted("vocabulary", ExplainState.full_logits))
     settings = ExplainSettings(max_new_tokens=4, scales=(1.0, 1.5, 2.0))
     exp = auditors.explain(model, processor, noise_image, PROMPT, methods=("msea", "msea_arc", "arc"), settings=settings)
-    assert calls == {"forward": 2, "aggregate": 1, "vocabulary": 1}
+    assert calls == {"forward": 2, "aggregate": 1, "vocabulary": 0}
     assert all(np.isfinite(m).all() for m in exp.maps.values())
     auditors.explain(model, processor, noise_image, PROMPT, methods=("msea_arc",), settings=settings)
-    assert calls == {"forward": 4, "aggregate": 2, "vocabulary": 2}
+    assert calls == {"forward": 4, "aggregate": 2, "vocabulary": 0}
