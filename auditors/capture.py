@@ -48,16 +48,18 @@ class GenerationCapture:
 
 
 class FinalNormRecorder:
-    """Context manager that records the final norm's output of every forward (batch row 0)."""
+    """Context manager that records the final norm's output of every forward: batch row 0
+    (``[s, d]`` per forward), or every row with ``all_rows`` (``[B, s, d]``, batched generation)."""
 
-    def __init__(self, norm_module):
+    def __init__(self, norm_module, all_rows: bool = False):
         self.norm_module = norm_module
+        self.all_rows = all_rows
         self.chunks: list = []
         self._handle = None
 
     def _hook(self, module, args, output):
         tensor = output[0] if isinstance(output, tuple) else output
-        self.chunks.append(tensor[0].detach().float())
+        self.chunks.append((tensor if self.all_rows else tensor[0]).detach().float())
 
     def __enter__(self) -> "FinalNormRecorder":
         self._handle = self.norm_module.register_forward_hook(self._hook)
@@ -128,11 +130,17 @@ class HeadRideAlong:
         if self._pending is None:  # generation made no head call (cannot happen with max_new_tokens >= 1)
             self._pending = self.recorder.chunks[0][self.positions]
         if len(self._pending):
-            logits = torch.nn.functional.linear(self._pending.to(self.head.weight.dtype), self.head.weight,
-                                                getattr(self.head, "bias", None))
-            self._topk.append(torch.topk(logits.float(), self.k, dim=-1).indices)
+            self._topk.append(torch.as_tensor(head_topk(self.head, self._pending, self.k)))
             self._pending = self._pending[:0]
         return torch.cat(self._topk).cpu().numpy() if self._topk else np.zeros((0, self.k), dtype=np.int64)
+
+
+def head_topk(head, rows, k: int) -> np.ndarray:
+    """Top-``k`` ids of the LM head's logits at hidden ``rows`` [m, d] (one pass over the head)."""
+    import torch
+
+    logits = torch.nn.functional.linear(rows.to(head.weight.dtype), head.weight, getattr(head, "bias", None))
+    return torch.topk(logits.float(), k, dim=-1).indices.cpu().numpy()
 
 
 def generate_with_capture(model, processor, adapter: ModelAdapter, prepared: PreparedInput, max_new_tokens: int,

@@ -143,6 +143,13 @@ class ExplainState:
             self.forward_seconds += time.perf_counter() - t0
         return self._vision_at[scale]
 
+    def provide_hidden(self, scale: float, hidden) -> None:
+        """Hand in the prompt's hidden states at ``scale`` computed elsewhere (a batched forward over
+        several probes), so ``hidden_at`` does not run the model for this probe alone."""
+        if scale == 1.0:
+            raise ValueError("scale 1's hidden states come from the generation")
+        self._vision_at[scale] = hidden.float()
+
     def record_maps_at(self, scale: float) -> np.ndarray:
         """Logit-lens maps of every text record (own class) at ``scale``: [N, h_s, w_s] float32, >= 0.
 
