@@ -19,8 +19,8 @@ from typing import Sequence
 from auditors.adapters import adapter_for
 from auditors.batch_capture import batched_prompt_hidden_states, generate_batch_with_capture
 from auditors.errors import AuditorInputError
-from auditors.explain import (DEFAULT_METHODS, attribute_all, build_explanation, check_prompt, extra_scales,
-                              ranked_positions, resolve_methods)
+from auditors.explain import (DEFAULT_METHODS, attribute_all, build_explanation, check_prompt, explain,
+                              extra_scales, ranked_positions, resolve_methods)
 from auditors.explanation import Explanation
 from auditors.images import load_image
 from auditors.settings import ExplainSettings
@@ -55,6 +55,11 @@ def explain_batch(model, processor, images: Sequence, prompts: str | Sequence[st
     explanations: list[Explanation] = []
     for start in range(0, len(images), size):
         pils = [load_image(image) for image in images[start: start + size]]
+        if len(pils) == 1:  # a batch of one is explain itself (its generation also carries the rankings)
+            explanations.append(explain(model, processor, pils[0], prompt_list[start], methods=methods,
+                                        settings=settings))
+            explanations[-1].timings["batch_size"] = 1.0
+            continue
         explanations += _explain_chunk(model, processor, adapter, pils, prompt_list[start: start + size],
                                        explainers, settings)
     return explanations
