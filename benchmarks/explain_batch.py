@@ -21,13 +21,14 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.machine import machine_info
 
 RESULTS = Path(__file__).resolve().parent / "results" / "explain_batch.json"
 BATCH_SIZES = (1, 2, 4, 8, 16)
@@ -97,7 +98,6 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     import torch
-    import transformers
 
     torch.set_num_threads(args.threads)
     load_at_start = os.getloadavg()
@@ -108,9 +108,7 @@ def main(argv=None) -> dict:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "model": "auditors.demo shortcut (1.7 M parameters, 4x4 vision grid)", "methods": list(METHODS),
         "n_probes": args.probes, "rounds": args.rounds, "batch_sizes": list(BATCH_SIZES),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-                    "transformers": transformers.__version__, "cpu_count": os.cpu_count(), "device": "cpu",
-                    "torch_threads": args.threads, "load_average_at_start": load_at_start,
+        "machine": {**machine_info(args.threads), "device": "cpu", "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg()},
         "results": results, "wall_s": round(time.perf_counter() - started, 1),
     }

@@ -18,12 +18,12 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks.machine import machine_info
 from benchmarks.quality.ablations import score_probes
 from benchmarks.quality.stats import summarise
 
@@ -79,8 +79,7 @@ def main(argv=None) -> dict:
         "bootstrap": args.bootstrap, "seed": args.seed,
         "results": by_mode,
         "decision": {m: _decide(by_mode, m) for m in METHODS},
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpu_count": os.cpu_count(), "torch_threads": 1, "load_average_at_start": load_at_start,
+        "machine": {**machine_info(torch_threads=1), "load_average_at_start": load_at_start,
                     "load_average_at_end": os.getloadavg()},
         "wall_s": round(time.perf_counter() - started, 1),
     }

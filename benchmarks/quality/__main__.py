@@ -7,13 +7,13 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.machine import machine_info
 from benchmarks.quality.ablations import run_ablations
 from benchmarks.quality.controls import CONTROLS_NOTE
 from benchmarks.quality.goals import check_goals, organise
@@ -57,8 +57,7 @@ def _meta(args, probe_set, probes, methods, settings) -> dict:
                             "97.5% bounds of Obj-IoU and Func-IoU (a conservative 95% interval)",
         "faithfulness_probes": min(args.faithfulness_probes, len(probes)),
         "ablation_probes": min(args.ablation_probes, len(probes)),
-        "settings": settings.to_dict(), "machine": platform.platform(), "python": platform.python_version(),
-        "cpu_count": os.cpu_count(), "torch_threads": args.threads, "load_average_at_start": os.getloadavg(),
+        "settings": settings.to_dict(), "machine": machine_info(args.threads), "load_average_at_start": os.getloadavg(),
         "controls": CONTROLS_NOTE,
     }
 
