@@ -42,7 +42,8 @@ def collate_left_padded(prepared: Sequence[PreparedInput], pad_id: int) -> tuple
         else:
             batch[key] = torch.cat(values, dim=0)
     if "attention_mask" not in batch:  # padding is only safe with a mask that hides it
-        batch["attention_mask"] = torch.cat([torch.nn.functional.pad(torch.ones(1, n, dtype=torch.long),
+        device = batch["input_ids"].device
+        batch["attention_mask"] = torch.cat([torch.nn.functional.pad(torch.ones(1, n, dtype=torch.long, device=device),
                                                                      (int(pad), 0), value=0)
                                              for n, pad in zip(lengths, padding, strict=True)], dim=0)
     return batch, padding

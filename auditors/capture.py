@@ -11,10 +11,11 @@ ARC also needs the top-k lists of a few prompt positions (the ones that predicte
 token). Those rows are known before generation starts, so they ride along generation's own
 LM-head calls (``HeadRideAlong``): a couple of extra rows are appended to each head call, whose
 cost is one read of the LM-head weight whether it projects one row or three. Measured on the
-project's CPU (torch 2.13, one thread, a 150k x 512 fp32 head): 1, 2 or 3 rows cost 23-25 ms a
-call, 4 rows 44 ms (the kernel switches from a matrix-vector to a matrix-matrix product), so at
-most ``RIDE_ALONG_ROWS`` = 2 extra rows join a one-row call; a separate pass after generation cost
-a whole extra weight read (about 4 % of generation on a 123.5 M-parameter model).
+project's CPU (``benchmarks/arc_rankings_cost.py``; torch 2.13, one thread, a 150k x 512 fp32
+head): 1, 2 or 3 rows cost 23-28 ms a call, 4 rows 50 ms (the kernel switches from a
+matrix-vector to a matrix-matrix product), so at most ``RIDE_ALONG_ROWS`` = 2 extra rows join a
+one-row call. A separate pass after generation costs a whole extra weight read: work after
+generation 5.6 % of generation on a 123.5 M-parameter model that way, 1.6 % riding along.
 """
 
 from __future__ import annotations
