@@ -1,6 +1,6 @@
 """Regression statistics: is the candidate's explanation quality worse than the baseline's?
 
-Method (DESIGN.md section 8). Every per-probe metric value is paired by (method, metric, probe,
+Method (docs/DESIGN.md section 8). Every per-probe metric value is paired by (method, metric, probe,
 word) across the two runs; delta = candidate - baseline. The mean delta gets a 95% bootstrap CI
 that resamples PROBES, not words or tokens (words of one caption are not independent, see
 `comparison.bootstrap`). With a tolerance per metric:
