@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 ORM models: the tables of DESIGN.md section 7.
+"""SQLAlchemy 2 ORM models: the tables of docs/DESIGN.md section 7.
 
 Why these keys: a run is identified by (model version, probe set, config hash), and everything a
 probe produces in a run is keyed by (run, probe) so that unique constraints, not application
