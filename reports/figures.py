@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from plotly.utils import PlotlyJSONEncoder
 
-from storage.records import ComparisonRecord
+from comparison import MetricComparison
 
 CANDIDATE_COLOR = "#1f77b4"
 BASELINE_COLOR = "#ff7f0e"
@@ -118,9 +118,10 @@ def distribution_figure(
     return to_plain(fig)
 
 
-def comparison_figure(comparisons: list[ComparisonRecord], drift: bool) -> dict[str, Any] | None:
-    """Forest plot: each comparison's mean with its CI and its tolerance (or minimum)."""
-    rows = [c for c in comparisons if c.metric.startswith("map_drift") == drift]
+def comparison_figure(comparisons: list[MetricComparison], drift: bool) -> dict[str, Any] | None:
+    """Forest plot: each comparison's mean with its CI and its limit (-tolerance, +tolerance for
+    lower-is-better metrics, or the minimum similarity)."""
+    rows = [c for c in comparisons if c.is_drift == drift]
     if not rows:
         return None
     rows.sort(key=lambda c: (c.method, c.metric))
@@ -139,9 +140,9 @@ def comparison_figure(comparisons: list[ComparisonRecord], drift: bool) -> dict[
             showlegend=False,
         )
     )
-    limit_x = [c.tolerance if drift else -c.tolerance for c in rows]
+    limit_x = [c.tolerance if drift or c.direction == "lower_is_better" else -c.tolerance for c in rows]
     fig.add_trace(go.Scatter(x=limit_x, y=labels, mode="markers", showlegend=True,
-                             name="minimum similarity" if drift else "-tolerance",
+                             name="minimum similarity" if drift else "tolerance",
                              marker=dict(symbol="line-ns-open", size=18, color="#555")))
     if not drift:
         fig.add_vline(x=0, line=dict(color="#999", dash="dot"))

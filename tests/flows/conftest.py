@@ -70,8 +70,9 @@ def prefect_harness():
 def audit_env(tmp_path_factory, saved_models, prefect_harness):
     """A data directory with `cap` v1 (@champion) and v2 (@candidate) registered and a 5-probe set.
 
-    Module scope: the flow tests of one module build on each other's stored runs on purpose
-    (rerun, resume), and registering costs seconds.
+    Module scope because registering costs seconds; the registry is shared, so a test that needs
+    fresh runs uses a probe set of its own, and a test that registers more versions uses another
+    model name: every test passes alone and in any order.
     """
     from flows.registry import register_model
     from tests.flows.helpers import write_probe_set
