@@ -48,7 +48,7 @@ def per_probe_values(
         word = normalize_word(r.word) if r.word is not None else ""
         sums[(r.method, r.metric)][(r.probe_key, word)].append(float(r.value))
         directions[(r.method, r.metric)] = r.direction
-    values = {key: {k: float(np.mean(v)) for k, v in by_key.items()} for key, by_key in sums.items()}
+    values = {key: {k: sum(v) / len(v) for k, v in by_key.items()} for key, by_key in sums.items()}
     return values, directions
 
 

@@ -10,7 +10,12 @@ Meaning of the numbers:
   counts as a regression (in the metric's own units).
 - `drift`: the least similarity the two versions' maps of the same word must keep (Spearman rank
   correlation, overlap of the top `top_fraction` cells); `affects_verdict` false reports drift
-  without letting it decide the verdict.
+  without letting it decide the verdict; `alone` is what drift may do when no quality check
+  regressed ("warn": maps that moved are different, not worse; "fail": drift alone fails).
+- `groups`: the per-word-class checks (`comparison.grouped`): which metrics, how many paired probes
+  a group needs, whether single words are groups too.
+- `locus`: the fixed-locus check (`comparison.locus`): the excess of off-object peaks in one region
+  over the rate the maps' spread predicts that counts as fixed, the coarsest region grid.
 - `n_resamples`, `confidence`, `seed`: the probe bootstrap behind every interval.
 - `min_probes`: fewer paired probes than this can at best warn, never pass silently.
 """
@@ -45,31 +50,94 @@ def _check_keys(what: str, raw: Mapping[str, Any], known: set[str]) -> None:
                               f"(known: {', '.join(sorted(known))})")
 
 
+def _typed(table: str, name: str, default: Any, value: Any) -> Any:
+    """`value` checked against the type of the setting's default."""
+    where = f"{table}.{name}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ComparisonError(f"{where} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        return _integer(where, value)
+    if isinstance(default, float):
+        return _number(where, value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ComparisonError(f"{where} must be text, got {value!r}")
+        return value
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ComparisonError(f"{where} must be a list of names, got {value!r}")
+    return tuple(value)
+
+
+def _table(cls: type, table: str, raw: Mapping[str, Any]) -> Any:
+    """A settings table (`cls`, a dataclass of plain values) from a mapping; unknown keys are errors."""
+    _check_keys(f"{table} settings", raw, {f.name for f in fields(cls)})
+    defaults = cls()
+    return cls(**{name: _typed(table, name, getattr(defaults, name), value) for name, value in raw.items()})
+
+
 @dataclass(frozen=True)
 class DriftConfig:
-    """Minimum accepted similarity between the two versions' maps on the same probe and word."""
+    """Minimum accepted similarity between the two versions' maps on the same probe and word, and
+    what map drift may decide on its own (`alone`)."""
 
     min_spearman: float = 0.3
     min_top_overlap: float = 0.25
     top_fraction: float = 0.2
     affects_verdict: bool = True
+    alone: str = "warn"
 
     def __post_init__(self) -> None:
         if not 0.0 < self.top_fraction <= 1.0:
             raise ComparisonError(f"drift.top_fraction must lie in (0, 1], got {self.top_fraction}")
+        if self.alone not in ("warn", "fail"):
+            raise ComparisonError(f"drift.alone must be 'warn' or 'fail', got {self.alone!r}")
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> "DriftConfig":
-        _check_keys("drift settings", raw, {f.name for f in fields(cls)})
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            if name == "affects_verdict":
-                if not isinstance(value, bool):
-                    raise ComparisonError(f"drift.affects_verdict must be true or false, got {value!r}")
-                values[name] = value
-            else:
-                values[name] = _number(f"drift.{name}", value)
-        return cls(**values)
+        return _table(cls, "drift", raw)
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    """Per-word-class checks: `metrics` compared per class, per class slot ("the first colour word")
+    and, with `words`, per single word; a group needs `min_probes` paired probes."""
+
+    metrics: tuple[str, ...] = ("pointing_game", "peak_off_object", "answer_recall", "answer_precision")
+    min_probes: int = 20
+    words: bool = True
+    affects_verdict: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_probes < 2:
+            raise ComparisonError(f"groups.min_probes must be at least 2, got {self.min_probes}")
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> "GroupConfig":
+        return _table(cls, "groups", raw)
+
+
+@dataclass(frozen=True)
+class LocusConfig:
+    """The fixed-locus check: fail when off-object peaks in one region exceed the rate the maps'
+    spread predicts by more than `min_excess` (lower CI bound), on a region grid of at most
+    `max_region_side` regions a side; a word group needs `min_probes` probes."""
+
+    min_excess: float = 0.10
+    max_region_side: int = 8
+    min_probes: int = 20
+    affects_verdict: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_excess < 1.0:
+            raise ComparisonError(f"locus.min_excess must lie in [0, 1), got {self.min_excess}")
+        if self.max_region_side < 1 or self.min_probes < 2:
+            raise ComparisonError("locus.max_region_side must be positive and locus.min_probes at least 2")
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> "LocusConfig":
+        return _table(cls, "locus", raw)
 
 
 @dataclass(frozen=True)
@@ -79,6 +147,8 @@ class RegressionConfig:
     tolerances: Mapping[str, float] = field(default_factory=dict)
     default_tolerance: float = 0.05
     drift: DriftConfig = field(default_factory=DriftConfig)
+    groups: GroupConfig = field(default_factory=GroupConfig)
+    locus: LocusConfig = field(default_factory=LocusConfig)
     n_resamples: int = 2000
     confidence: float = 0.95
     seed: int = 0
@@ -103,8 +173,8 @@ class RegressionConfig:
         _check_keys("regression settings", raw, {f.name for f in fields(cls)})
         values: dict[str, Any] = {}
         for name, value in raw.items():
-            if name == "drift":
-                values[name] = DriftConfig.from_mapping(value)
+            if name in _TABLES:
+                values[name] = _TABLES[name].from_mapping(value)
             elif name == "tolerances":
                 if not isinstance(value, Mapping):
                     raise ComparisonError(f"tolerances must map metric names to numbers, got {value!r}")
@@ -118,5 +188,9 @@ class RegressionConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able settings, keys sorted where order carries no meaning."""
         data = asdict(self)
+        data["groups"]["metrics"] = list(self.groups.metrics)
         data["tolerances"] = {k: float(v) for k, v in sorted(self.tolerances.items())}
         return data
+
+
+_TABLES: dict[str, Any] = {"drift": DriftConfig, "groups": GroupConfig, "locus": LocusConfig}

@@ -187,6 +187,7 @@ def score_probe(explanation: Any, probe: Any, probe_set: Any, model: Any, proces
             probe,
             metrics=metrics,
             noun_vocabulary=probe_set.noun_vocabulary(),
+            word_classes=probe_set.word_class_map(),
             scorer=scorer,
             image=probe.load_image() if scorer is not None else None,
         )

@@ -28,6 +28,8 @@ class _Parsed:
     version: str = ""
     description: str = ""
     default_prompt: str | None = None
+    word_classes: dict[str, str] = field(default_factory=dict)
+    ordered_objects: bool = False
     manifest_read: bool = False  # False: probe-level 'missing prompt' would only repeat the manifest problem
     probes: list[Probe] = field(default_factory=list)
     problems: list[ProbeProblem] = field(default_factory=list)
@@ -57,6 +59,8 @@ def load_probe_set(path: str | Path) -> ProbeSet:
         content_hash=content_hash(root, files),
         root=root,
         probes=tuple(parsed.probes),
+        word_classes=dict(parsed.word_classes),
+        ordered_objects=parsed.ordered_objects,
     )
 
 
@@ -137,6 +141,30 @@ def _parse_manifest(root: Path, parsed: _Parsed) -> None:
         parsed.problem("bad_field", f"{MANIFEST_NAME} field 'default_prompt' must be non-empty text")
         prompt = None
     parsed.default_prompt = prompt
+    _parse_word_classes(data.get("word_classes"), parsed)
+    ordered = data.get("ordered_objects", False)
+    if not isinstance(ordered, bool):
+        parsed.problem("bad_field", f"{MANIFEST_NAME} field 'ordered_objects' must be true or false")
+    parsed.ordered_objects = ordered is True
+
+
+def _parse_word_classes(raw: Any, parsed: _Parsed) -> None:
+    """`word_classes: {colour: [red, blue], shape: [circle]}`: each word in one class at most."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and k.strip() for k in raw):
+        parsed.problem("bad_field", f"{MANIFEST_NAME} field 'word_classes' must map class names to lists of words")
+        return
+    for name, words in raw.items():
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            parsed.problem("bad_field", f"{MANIFEST_NAME} word class {name!r} must be a list of words")
+            continue
+        for word in words:
+            key = word.strip().lower()
+            if parsed.word_classes.get(key, name) != name:
+                parsed.problem("bad_field", f"{MANIFEST_NAME}: word {word!r} is in two word classes "
+                                            f"({parsed.word_classes[key]!r} and {name!r})")
+            parsed.word_classes[key] = name
 
 
 def _parse_probe(root: Path, record: dict[str, Any], line_no: int, parsed: _Parsed) -> Probe | None:

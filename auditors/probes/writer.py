@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import yaml
@@ -53,12 +53,15 @@ def write_probe_set(
     description: str = "",
     default_prompt: str | None = None,
     overwrite: bool = False,
+    word_classes: Mapping[str, Sequence[str]] | None = None,
+    ordered_objects: bool = False,
 ) -> ProbeSet:
     """Write `probes` as a probe-set folder at `dest` and return it loaded (and so validated).
 
     Images are written as PNG (`images/<id>.png`), masks as 0/255 greyscale PNG
     (`masks/<id>_<k>.png`). Raises `ProbeSetError` for bad drafts (nothing is written then) and
-    `FileExistsError` if `dest` exists and `overwrite` is false.
+    `FileExistsError` if `dest` exists and `overwrite` is false. `word_classes` (class -> words)
+    and `ordered_objects` go into the manifest (see `ProbeSet`).
     """
     dest = Path(dest)
     if dest.exists() and not overwrite:
@@ -66,7 +69,8 @@ def write_probe_set(
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        _write_into(staging, list(probes), name, version, description, default_prompt)
+        header = _manifest(name, version, description, default_prompt, word_classes, ordered_objects)
+        _write_into(staging, list(probes), header, default_prompt)
         load_probe_set(staging)  # validate before publishing
         if dest.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old.", dir=dest.parent))
@@ -82,22 +86,24 @@ def write_probe_set(
     return load_probe_set(dest)
 
 
-def _write_into(
-    folder: Path,
-    probes: list[ProbeDraft],
-    name: str,
-    version: str,
-    description: str,
-    default_prompt: str | None,
-) -> None:
+def _manifest(name: str, version: str, description: str, default_prompt: str | None,
+              word_classes: Mapping[str, Sequence[str]] | None, ordered_objects: bool) -> dict[str, Any]:
+    manifest: dict[str, Any] = {"name": name, "version": str(version), "description": description}
+    if default_prompt is not None:
+        manifest["default_prompt"] = default_prompt
+    if word_classes:
+        manifest["word_classes"] = {str(k): [str(w) for w in v] for k, v in word_classes.items()}
+    if ordered_objects:
+        manifest["ordered_objects"] = True
+    return manifest
+
+
+def _write_into(folder: Path, probes: list[ProbeDraft], manifest: dict[str, Any], default_prompt: str | None) -> None:
     problems = _check_drafts(probes, default_prompt)
     if problems:
         raise ProbeSetError(folder, problems)
     (folder / "images").mkdir()
     (folder / "masks").mkdir()
-    manifest: dict[str, Any] = {"name": name, "version": str(version), "description": description}
-    if default_prompt is not None:
-        manifest["default_prompt"] = default_prompt
     (folder / MANIFEST_NAME).write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), "utf-8")
     lines = []
     for probe in probes:
