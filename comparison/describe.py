@@ -87,17 +87,39 @@ def describe_words(n_shared: int, n_probes: int, n_candidate_only: int, n_baseli
             "baseline generated are judged by the answer checks, not the map checks).")
 
 
+MAX_REPORTED_GROUPS = 5
+
+
 def reasons(checks: Sequence["MetricComparison"], words_sentence: str) -> tuple[str, ...]:
-    """Every check that did not pass, worst first (those that count, then those reported only),
-    then the words sentence."""
+    """Every check that did not pass, worst first (those that count, then those reported only, of
+    which at most `MAX_REPORTED_GROUPS` word-group checks), then the words sentence."""
     flagged = worst_first(c for c in checks if c.verdict != "pass" and c.counts)
     reported = worst_first(c for c in checks if c.verdict != "pass" and not c.counts)
-    out = [c.reason for c in (*flagged, *reported)]
+    groups = [c for c in reported if c.group is not None]
+    shown = [c for c in reported if c.group is None] + groups[:MAX_REPORTED_GROUPS]
+    out = [c.reason for c in (*flagged, *shown)]
+    if len(groups) > MAX_REPORTED_GROUPS:
+        out.append(f"{len(groups) - MAX_REPORTED_GROUPS} more word-group checks did not pass (reported only; "
+                   "the report lists them all).")
     if not flagged:
         n_counted = sum(1 for c in checks if c.counts)
         out.insert(0, f"All {n_counted} comparisons that decide the verdict are within tolerance.")
     out.append(words_sentence)
     return tuple(out)
+
+
+def focus(top: "MetricComparison", checks: Sequence["MetricComparison"]) -> str:
+    """" Most affected: <group> (...)." for the failing word group behind a pooled check of the
+    same method (the same metric preferred), or "" when there is none or `top` is a group check."""
+    if top.group is not None:
+        return ""
+    groups = [c for c in checks if c.group is not None and c.verdict == "fail" and c.method == top.method]
+    same = [c for c in groups if c.metric == top.metric]
+    ranked = worst_first(same or groups)  # classes and slots before single words
+    if not ranked:
+        return ""
+    g = ranked[0]
+    return f" Most affected: {describe_group(g.group or '')} ({g.method} {g.metric} {g.delta:+.2f})."
 
 
 def headline(verdict: str, checks: Sequence["MetricComparison"], *, confidence: float = 0.95,
@@ -135,8 +157,8 @@ def headline(verdict: str, checks: Sequence["MetricComparison"], *, confidence: 
         return (f"{top.method}'s maps of the same words agree with the baseline's at only "
                 f"{top.delta:.2f} ({measure}, {_ci(top, confidence, False)}), below the minimum "
                 f"{top.tolerance:.2f}{also}: the candidate looks at other parts of the image than the "
-                "baseline did for the same words.")
+                "baseline did for the same words." + focus(top, checks))
     meaning = _MEANING.get(top.metric, "the candidate's explanations are measurably worse than the baseline's.")
     sure = f"{_ci(top, confidence, True)}, " if top.group is None else ""
     return (f"{subject(top)} {_change(top)} by {abs(top.delta):.3f} ({sure}tolerance {top.tolerance:.3f}){also}: "
-            f"{meaning}")
+            f"{meaning}" + focus(top, checks))

@@ -6,6 +6,9 @@ on some group of many honest retrains. Each (method, metric)'s groups form a fam
 interval is widened to the family's Bonferroni level (`comparison.bootstrap.corrected_z` on the
 probe-bootstrap standard error), so the chance that any group of one metric fails for nothing stays
 at most 1 - confidence. A group is tested only with at least `groups.min_probes` paired probes.
+A group check passes or fails (a widened interval that merely straddles the tolerance says nothing
+about a group); only the groups of `groups.counted` metrics decide the verdict, the others name the
+words behind a pooled check (`comparison.describe.headline`).
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ def group_checks(
             ci = cluster_bootstrap_columns(sums, counts, z=z, n_resamples=config.n_resamples,
                                            rng=stable_seed(config.seed, method, metric, group))
             mean_ci = MeanCI(float(ci.mean[0]), float(ci.low[0]), float(ci.high[0]), ci.n_values, ci.n_probes)
+            verdict = "fail" if metric_verdict(mean_ci, directions[key], tolerance) == "fail" else "pass"
             check = MetricComparison(method, metric, directions[key], mean_ci.mean, mean_ci.low, mean_ci.high,
-                                     ci.n_values, ci.n_probes, tolerance,
-                                     metric_verdict(mean_ci, directions[key], tolerance), reason="",
-                                     counts=settings.affects_verdict, group=group)
+                                     ci.n_values, ci.n_probes, tolerance, verdict, reason="",
+                                     counts=settings.affects_verdict and metric in settings.counted, group=group)
             checks.append(with_reason(check, config, confidence=level))
     return checks

@@ -136,7 +136,7 @@ def locus_checks(run: RunResults, layout: ProbeSetLayout, config: RegressionConf
         checks.append(MetricComparison(
             method, LOCUS if side == "candidate" else LOCUS_BASELINE, "lower_is_better", float(ci.mean[top]),
             float(ci.low[top]), float(ci.high[top]), ci.n_values, ci.n_probes, settings.min_excess, verdict,
-            reason, counts=counts_here, group=group))
+            reason, counts=counts_here))
         box = (region[1] / regions[1], region[0] / regions[0], (region[1] + 1) / regions[1], (region[0] + 1) / regions[0])
         findings.append(LocusFinding(
             side, method, group, ci.n_values, ci.n_probes, grid(observed_rate.reshape(regions)),

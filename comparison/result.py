@@ -41,7 +41,8 @@ class MetricComparison:
     pairs and probes it rests on, its limit, its verdict and the sentence that explains it.
 
     `counts`: whether this check takes part in the overall verdict (drift may be reported only).
-    `group`: None for a check over every word; else the word group it is about
+    `group`: None for a check over every word (and for the fixed-locus check, whose finding names its
+    group); else the word group it is about
     (`comparison.groups`: "colour" a class, "colour@1" the first colour word, "word:red" one word).
     """
 

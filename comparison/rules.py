@@ -104,6 +104,28 @@ def shortfall(check: "MetricComparison") -> float:
     return -check.tolerance - check.ci_high
 
 
+ANSWER_METHOD = "answer"
+
+
+def kind_rank(check: "MetricComparison") -> int:
+    """Which kind of check to name first among equally bad ones: worse answers (what a user sees),
+    then a fixed locus (a shortcut's own signature), then explanation metrics, then map drift (which
+    says "different", and corroborates the others); checks over all words before word groups, and
+    classes and slots before single words."""
+    if check.method == ANSWER_METHOD:
+        kind = 0
+    elif check.metric.startswith(LOCUS_PREFIX):
+        kind = 1
+    elif check.is_drift:
+        kind = 3
+    else:
+        kind = 2
+    group = 0 if check.group is None else (2 if check.group.startswith("word:") else 1)
+    return kind * 3 + group
+
+
 def worst_first(checks: Iterable["MetricComparison"]) -> list["MetricComparison"]:
-    """Fail before warn before pass; within one verdict, the largest shortfall first."""
-    return sorted(checks, key=lambda c: (-VERDICT_ORDER[c.verdict], -shortfall(c), c.method, c.metric))
+    """Fail before warn before pass; within one verdict, by kind (`kind_rank`), then the largest
+    shortfall first."""
+    return sorted(checks, key=lambda c: (-VERDICT_ORDER[c.verdict], kind_rank(c), -shortfall(c), c.method,
+                                         c.metric, c.group or ""))

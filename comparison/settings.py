@@ -102,9 +102,11 @@ class DriftConfig:
 @dataclass(frozen=True)
 class GroupConfig:
     """Per-word-class checks: `metrics` compared per class, per class slot ("the first colour word")
-    and, with `words`, per single word; a group needs `min_probes` paired probes."""
+    and, with `words`, per single word; a group needs `min_probes` paired probes. Only the groups of
+    the `counted` metrics decide the verdict; the others say which words a failing check is about."""
 
     metrics: tuple[str, ...] = ("pointing_game", "peak_off_object", "answer_recall", "answer_precision")
+    counted: tuple[str, ...] = ("answer_recall", "answer_precision")
     min_probes: int = 20
     words: bool = True
     affects_verdict: bool = True
@@ -189,6 +191,7 @@ class RegressionConfig:
         """Plain JSON-able settings, keys sorted where order carries no meaning."""
         data = asdict(self)
         data["groups"]["metrics"] = list(self.groups.metrics)
+        data["groups"]["counted"] = list(self.groups.counted)
         data["tolerances"] = {k: float(v) for k, v in sorted(self.tolerances.items())}
         return data
 

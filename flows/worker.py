@@ -25,6 +25,7 @@ from flows.convert import explanation_to_probe_result
 _LOCK = threading.Lock()
 _MODELS: dict[str, tuple[Any, Any, threading.Lock]] = {}
 _PROBE_SETS: dict[tuple[Any, ...], Any] = {}
+_LAYOUTS: dict[tuple[Any, ...], Any] = {}
 _VALIDATED_SETS: set[tuple[Any, ...]] = set()
 _REPOSITORIES: dict[str, Any] = {}
 _PROBE_SET_ROWS: dict[tuple[Any, ...], Any] = {}
@@ -106,6 +107,21 @@ def probe_set_for(probe_dir: str) -> Any:
         return _PROBE_SETS[key]
 
 
+def probe_layout_for(probe_dir: str) -> Any:
+    """The probe set's layout for the comparison (`auditors.probes.layout`: masks read once), once
+    per process and folder state."""
+    key = probe_set_fingerprint(probe_dir)
+    with _LOCK:
+        cached = _LAYOUTS.get(key)
+    if cached is None:
+        from auditors.probes.layout import probe_set_layout
+
+        cached = probe_set_layout(probe_set_for(probe_dir))
+        with _LOCK:
+            _LAYOUTS[key] = cached
+    return cached
+
+
 def probe_set_rows(repository: Any, probe_dir: str) -> Any:
     """The probe set's stored record, registered the first time it is seen (with a thumbnail per
     probe, `flows.convert.probe_set_records`); once per process, database and folder state, since
@@ -148,6 +164,7 @@ def clear_caches() -> None:
     with _LOCK:
         _MODELS.clear()
         _PROBE_SETS.clear()
+        _LAYOUTS.clear()
         _VALIDATED_SETS.clear()
         _PROBE_SET_ROWS.clear()
         for repository in _REPOSITORIES.values():

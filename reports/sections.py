@@ -84,7 +84,7 @@ def comparison_section(data: ReportData) -> str:
     if not data.comparisons:
         return ""
     rows = []
-    for c in sorted(data.comparisons, key=lambda c: (c.is_drift, c.method, c.metric)):
+    for c in sorted((c for c in data.comparisons if c.group is None), key=lambda c: (c.is_drift, c.method, c.metric)):
         rows.append([
             esc(c.method), esc(c.metric), _fmt(c.delta, signed=not c.is_drift),
             f"[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]", esc(c.n_pairs), _fmt(c.tolerance),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .scenes import SceneConfig, make_scene, rng_for
+from .scenes import COLOUR_WORDS, SHAPE_WORDS, SceneConfig, make_scene, rng_for
 from .tokenizer import DEFAULT_PROMPT
 
 DEFAULT_PROBE_SEED = 777001  # disjoint from the training streams (4-integer seeds) and evaluation (424242)
@@ -26,8 +26,9 @@ def build_default_probe_set(dest: str | Path, n: int = 200, seed: int = DEFAULT_
     """Write ``n`` held-out scenes (cue present) as a probe-set folder at ``dest`` and return its path.
 
     Every probe has the default prompt, one object per named shape with words ``[colour, shape]`` and a
-    mask PNG of the image's size, the reference ``caption`` and ``metadata`` ``cue`` (colour, pixel box,
-    grid cell). Raises ``FileExistsError`` if ``dest`` exists and ``overwrite`` is false.
+    mask PNG of the image's size, the reference ``caption`` and ``metadata`` ``cue`` (kind, mode, the word it
+    carries and its class, pixel box, grid cell on a ``grid``); the manifest declares the word classes
+    (colour, shape) and that objects are listed in caption order. Raises ``FileExistsError`` if ``dest`` exists and ``overwrite`` is false.
     """
     from ..probes.writer import ObjectDraft, ProbeDraft, write_probe_set
 
@@ -46,7 +47,9 @@ def build_default_probe_set(dest: str | Path, n: int = 200, seed: int = DEFAULT_
                 prompt=DEFAULT_PROMPT,
                 objects=[ObjectDraft(words=list(o.words), mask=o.mask) for o in scene.objects],
                 caption=scene.caption,
-                metadata={"cue": {"colour": cue.colour, "box": list(cue.box), "cell": list(cue.cell)}},
+                metadata={"cue": {"kind": "corner", "mode": "present", "word": cue.colour, "carries": "colour",
+                                  "colour": cue.colour, "box": list(cue.box), "cell": list(cue.cell),
+                                  "cells": [list(cue.cell)], "grid": [cfg.grid, cfg.grid]}},
             )
         )
     description = (
@@ -55,5 +58,6 @@ def build_default_probe_set(dest: str | Path, n: int = 200, seed: int = DEFAULT_
         "plus-shaped cue in the top-right cell has the colour of the first-named object."
     )
     write_probe_set(dest, drafts, name=PROBE_SET_NAME, version=PROBE_SET_VERSION, description=description,
-                    default_prompt=DEFAULT_PROMPT, overwrite=overwrite)
+                    default_prompt=DEFAULT_PROMPT, overwrite=overwrite, ordered_objects=True,
+                    word_classes={"colour": list(COLOUR_WORDS), "shape": list(SHAPE_WORDS)})
     return Path(dest)
