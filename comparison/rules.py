@@ -72,8 +72,8 @@ def drift_alone(checks: Sequence["MetricComparison"], alone: str, note: str) -> 
     quality_failed = any(c.verdict == "fail" and c.counts and not c.is_drift for c in checks)
     if alone != "warn" or quality_failed:
         return list(checks)
-    return [replace(c, verdict="warn", reason=c.reason + note) if c.is_drift and c.verdict == "fail" else c
-            for c in checks]
+    return [replace(c, verdict="warn", reason=c.reason + note) if c.is_drift and c.counts and c.verdict == "fail"
+            else c for c in checks]
 
 
 def few_probes(verdict: Verdict, n_probes: int, min_probes: int) -> Verdict:

@@ -39,3 +39,20 @@ def test_to_dict_and_from_mapping_are_inverse():
 def test_bad_settings_are_named(raw, message):
     with pytest.raises(ComparisonError, match=message):
         RegressionConfig.from_mapping(raw)
+
+
+def test_group_and_locus_tables_round_trip_and_refuse_bad_values():
+    from comparison.settings import GroupConfig, LocusConfig
+
+    config = RegressionConfig.from_mapping({"groups": {"metrics": ["pointing_game"], "min_probes": 10},
+                                            "locus": {"min_excess": 0.2}, "drift": {"alone": "fail"}})
+    assert config.groups == GroupConfig(metrics=("pointing_game",), min_probes=10)
+    assert config.locus == LocusConfig(min_excess=0.2) and config.drift.alone == "fail"
+    assert RegressionConfig.from_mapping(config.to_dict()) == config
+    for bad, fragment in (({"groups": {"metrics": "pointing_game"}}, "groups.metrics must be a list"),
+                          ({"locus": {"max_region_side": 2.5}}, "locus.max_region_side must be an integer"),
+                          ({"locus": {"min_excess": 1.5}}, "locus.min_excess must lie in"),
+                          ({"drift": {"alone": "maybe"}}, "drift.alone must be 'warn' or 'fail'"),
+                          ({"groups": {"colour": 1}}, "unknown groups settings: colour")):
+        with pytest.raises(ComparisonError, match=fragment):
+            RegressionConfig.from_mapping(bad)
