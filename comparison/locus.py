@@ -42,7 +42,6 @@ from comparison.wordmaps import WordMap, mass_share, peak_cell, run_word_maps
 ALL_OBJECT_WORDS = "object words"
 _TAIL = {"fail": "the maps keep returning to a place that holds no object: the model relies on something "
                  "other than the objects for these words.",
-         "warn": "the excess is above the limit but its interval reaches below it: too close to call.",
          "pass": "no region holds more off-object peaks than the maps' spread predicts beyond the limit."}
 
 
@@ -125,13 +124,14 @@ def locus_checks(run: RunResults, layout: ProbeSetLayout, config: RegressionConf
         shown = flagged if flagged[0] > settings.min_excess else max(candidates, key=lambda c: (c[1], c[0]))
         _, _, group, top, ci, (observed_rate, expected_rate) = shown
         region = divmod(top, regions[1])
-        verdict = locus_verdict(float(ci.low[top]), float(ci.mean[top]), settings.min_excess)
+        verdict = locus_verdict(float(ci.low[top]), settings.min_excess)
         level = family_confidence(config.confidence, n_tests)
-        reason = (f"{method} fixed locus ({side}): {describe_group(group)}'s maps peak in the "
-                  f"{_region_name(region, regions)}, on cells that hold no object, for {observed_rate[top]:.0%} "
-                  f"of the maps against {expected_rate[top]:.0%} expected from the maps' own spread (excess "
-                  f"{ci.mean[top]:+.3f}, {level * 100:.4g}% CI [{ci.low[top]:+.3f}, {ci.high[top]:+.3f}], "
-                  f"{ci.n_values} maps on {ci.n_probes} probes), limit {settings.min_excess:.3f}: {_TAIL[verdict]}")
+        whose = "" if side == "candidate" else " (baseline, for contrast)"
+        reason = (f"{method} fixed locus{whose}: {describe_group(group)}'s maps peak in the "
+                  f"{_region_name(region, regions)}, where no object lies, in {observed_rate[top]:.0%} of "
+                  f"{ci.n_values} maps against {expected_rate[top]:.0%} expected from the maps' own spread "
+                  f"(excess {ci.mean[top]:+.3f}, {level * 100:.4g}% CI [{ci.low[top]:+.3f}, {ci.high[top]:+.3f}], "
+                  f"limit {settings.min_excess:.3f}): {_TAIL[verdict]}")
         counts_here = settings.affects_verdict and side == "candidate"
         checks.append(MetricComparison(
             method, LOCUS if side == "candidate" else LOCUS_BASELINE, "lower_is_better", float(ci.mean[top]),

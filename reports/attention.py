@@ -36,6 +36,14 @@ def _order(groups: list[str]) -> list[str]:
     return sorted(set(groups), key=lambda g: (g != "object words", g))
 
 
+def _square(fig: go.Figure, r: int, c: int, n_cols: int) -> None:
+    """Image coordinates: row 0 at the top, cells square."""
+    index = r * n_cols + c + 1
+    fig.update_yaxes(autorange="reversed", scaleanchor=f"x{'' if index == 1 else index}", constrain="domain",
+                     row=r + 1, col=c + 1)
+    fig.update_xaxes(constrain="domain", row=r + 1, col=c + 1)
+
+
 def shift_figure(shifts: tuple[AttentionShift, ...]) -> dict[str, Any] | None:
     """Heatmaps of the mean map change per method (rows) and word group (columns)."""
     if not shifts:
@@ -62,7 +70,7 @@ def shift_figure(shifts: tuple[AttentionShift, ...]) -> dict[str, Any] | None:
                 hovertemplate=("row %{y}, col %{x}: %{z:+.3f} (se %{customdata:.3f})"
                                f"<extra>{plotly_text(f'{shift.n_words} word pairs, {shift.n_probes} probes')}</extra>"),
             ), row=r + 1, col=c + 1)
-            fig.update_yaxes(autorange="reversed", scaleanchor=None, row=r + 1, col=c + 1)
+            _square(fig, r, c, len(groups))
     fig.update_layout(height=260 * len(methods) + 60, margin=dict(l=30, r=10, t=40, b=20))
     return to_plain(fig)
 
@@ -101,7 +109,7 @@ def locus_figure(findings: tuple[LocusFinding, ...], image: tuple[str, int, int]
             colour = "#d62728" if finding.verdict == "fail" else "#555"
             fig.add_shape(type="rect", x0=cc - 0.5, x1=cc + 0.5, y0=rr - 0.5, y1=rr + 0.5, row=r + 1, col=c + 1,
                           line=dict(color=colour, width=3, dash="solid" if finding.verdict == "fail" else "dot"))
-            fig.update_yaxes(autorange="reversed", row=r + 1, col=c + 1)
+            _square(fig, r, c, len(sides))
     fig.update_layout(height=300 * len(methods) + 60, margin=dict(l=30, r=10, t=40, b=20))
     return to_plain(fig)
 
@@ -133,13 +141,13 @@ def _group_table(data: ReportData) -> str:
     rows = [[esc(c.method), esc(c.metric), esc(describe_group(c.group or "")), f"{c.delta:+.3f}",
              f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]", esc(c.n_probes), f"{c.tolerance:.3f}", _pill(c.verdict)]
             for c in checks]
-    flagged = [row for row, c in zip(rows, checks) if c.verdict == "fail"]
+    flagged = [row for row, c in zip(rows, checks) if c.verdict == "fail" and not (c.group or "").startswith("word:")]
     headers = ["method", "metric", "words", "mean change", "CI (family-corrected)", "probes", "tolerance", "verdict"]
-    shown = table(headers, flagged, "data") if flagged else "<p>No word group failed.</p>"
+    shown = table(headers, flagged, "data") if flagged else "<p>No word class or slot failed.</p>"
     return (f"<h3>Which words</h3><p>Each metric compared per word class, per slot (the k-th word of a class in "
             f"the answer) and per word; the intervals of one metric's groups are widened together "
-            f"(Bonferroni), so that a group fails by chance no more often than one pooled check does.</p>{shown}"
-            f"<details><summary>All {len(rows)} word-group checks</summary>{table(headers, rows, 'data compact')}"
+            f"(Bonferroni), so that a group fails by chance no more often than one pooled check does. Failing classes "
+            f"and slots:</p>{shown}<details><summary>All {len(rows)} word-group checks, single words included</summary>{table(headers, rows, 'data compact')}"
             "</details>")
 
 

@@ -126,7 +126,7 @@ class ProbeSet:
         """Normalised object word -> class: the manifest's `word_classes`, else classes by position.
 
         By position: where every object has the same number (2 or more) of words, the k-th word of
-        each object is of class "object word k" (a word seen at two positions gets none). Empty
+        each object is of class "object-word-k" (a word seen at two positions gets none). Empty
         when objects differ in length or have one word each: then object words are not split.
         """
         if self.word_classes:
@@ -139,4 +139,4 @@ class ProbeSet:
             for obj in probe.objects:
                 for position, word in enumerate(obj.words):
                     seen.setdefault(normalize_word(word), set()).add(position)
-        return {word: f"object word {min(pos) + 1}" for word, pos in seen.items() if len(pos) == 1}
+        return {word: f"object-word-{min(pos) + 1}" for word, pos in seen.items() if len(pos) == 1}

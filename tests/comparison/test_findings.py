@@ -56,7 +56,7 @@ def test_no_cue_metadata_no_summary():
 def test_with_the_layout_a_shortcut_fails_by_its_fixed_locus_and_the_result_keeps_the_findings():
     result = compare_runs(run(2, PLANS, "shortcut", 2), run(1, PLANS, "honest", 1), RegressionConfig(), LAYOUT)
     assert result.verdict == "fail"
-    assert result.headline.startswith("tam fixed locus (candidate): the first colour word's maps peak in the "
+    assert result.headline.startswith("tam fixed locus: the first colour word's maps peak in the "
                                       "top-right region")
     sides = {(f.side, f.verdict) for f in result.locus}
     assert sides == {("candidate", "fail"), ("baseline", "pass")}

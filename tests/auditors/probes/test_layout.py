@@ -19,7 +19,7 @@ def test_declared_word_classes_and_object_order_are_read_back(tmp_path):
 
 
 def test_without_declared_classes_the_position_in_each_object_decides(tmp_path):
-    assert write_small_set(tmp_path / "s").word_class_map() == {"red": "object word 1", "square": "object word 2"}
+    assert write_small_set(tmp_path / "s").word_class_map() == {"red": "object-word-1", "square": "object-word-2"}
 
 
 @pytest.mark.parametrize(("manifest_extra", "fragment"), [

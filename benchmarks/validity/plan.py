@@ -1,0 +1,103 @@
+"""Which zoo models play which part: the champion, the calibration retrains, the reported trials.
+
+Seeds are kept apart so the reported rates are honest: the thresholds of the verdict are calibrated
+on clean retrains of the calibration seeds only (against the champion, and against each other),
+never on a seed whose trials are reported, and never on a shortcut model, so the thresholds know
+nothing of the cue kinds. Reported trials: each reported seed's clean retrain (a false alarm when it
+fails) and its shortcut on every cue kind (a detection when it fails), each against the champion.
+
+    seed 1                    the clean champion
+    seeds 2 .. 1+C            calibration: clean retrains (C = --calibration-seeds, default 4)
+    seeds 2+C .. 1+C+N        reported: clean retrains and shortcuts of every cue kind (N = --seeds)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+CHAMPION_SEED = 1
+CLEAN = "clean"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One candidate against the champion: `kind` is "clean" or a cue kind."""
+
+    kind: str
+    seed: int
+
+    @property
+    def is_shortcut(self) -> bool:
+        return self.kind != CLEAN
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}-{self.seed}"
+
+
+@dataclass(frozen=True)
+class ValidityPlan:
+    cue_kinds: tuple[str, ...]
+    calibration_seeds: tuple[int, ...]
+    report_seeds: tuple[int, ...]
+    champion_seed: int = CHAMPION_SEED
+
+    @classmethod
+    def build(cls, cue_kinds: tuple[str, ...], n_report: int, n_calibration: int) -> "ValidityPlan":
+        if n_report < 1 or n_calibration < 1:
+            raise ValueError("the benchmark needs at least one reported and one calibration seed")
+        first = CHAMPION_SEED + 1
+        calibration = tuple(range(first, first + n_calibration))
+        report = tuple(range(first + n_calibration, first + n_calibration + n_report))
+        return cls(tuple(cue_kinds), calibration, report)
+
+    @property
+    def champion(self) -> Trial:
+        return Trial(CLEAN, self.champion_seed)
+
+    def calibration_trials(self) -> list[Trial]:
+        return [Trial(CLEAN, s) for s in self.calibration_seeds]
+
+    def report_trials(self) -> list[Trial]:
+        return [Trial(kind, s) for s in self.report_seeds for kind in (CLEAN, *self.cue_kinds)]
+
+    def all_models(self) -> list[Trial]:
+        return [self.champion, *self.calibration_trials(), *self.report_trials()]
+
+    def seeds_used(self) -> dict[str, list[int]]:
+        return {"champion": [self.champion_seed], "calibration": list(self.calibration_seeds),
+                "reported": list(self.report_seeds)}
+
+
+class ZooModels:
+    """Model folders of the demo zoo (`auditors.demo.zoo`), trained on request."""
+
+    def __init__(self, root: str | None, train: bool):
+        try:
+            from auditors.demo.cues import CUE_KINDS
+            from auditors.demo.zoo import Zoo
+        except ImportError as exc:  # the cue family and zoo are not in this checkout
+            raise SystemExit(f"the validity benchmark needs the demo model zoo (auditors.demo.zoo): {exc}") from exc
+        self.zoo = Zoo(root)
+        self.cue_kinds = tuple(CUE_KINDS)
+        self.train = train
+
+    @staticmethod
+    def _variant(trial: Trial) -> str:
+        return CLEAN if trial.kind == CLEAN else f"shortcut-{trial.kind}"
+
+    def path(self, trial: Trial, log=print) -> Path | None:
+        """The trained model's folder, trained first with `train`; None when it is missing."""
+        variant = self._variant(trial)
+        model = self.zoo.model(variant, trial.seed)
+        if model.complete:
+            return model.path
+        if not self.train:
+            return None
+        log(f"training {variant} seed {trial.seed} into {self.zoo.folder} ...")
+        return self.zoo.ensure(variant, trial.seed, log=lambda m: None).path
+
+    @property
+    def folder(self) -> Path:
+        return self.zoo.folder
