@@ -42,7 +42,8 @@ def test_maps_on_the_named_objects_score_perfectly(tmp_path):
     o, f = np.mean([obj["red square"], obj["blue circle"]]), 1.0
     assert f1 == pytest.approx(2 * o * f / (o + f))
     assert {v.method for v in values} == {"m", "answer"}  # the answer metrics are not per explainer
-    assert all(v.direction == "higher_is_better" for v in values)
+    assert all(v.direction == ("lower_is_better" if v.metric == "peak_off_object" else "higher_is_better")
+               for v in values)
 
 
 def test_swapped_maps_score_low_and_function_words_lighting_up_lower_func_iou(tmp_path):
