@@ -52,8 +52,8 @@ class ChainReport:
     def sentence(self) -> str:
         if self.broken is not None:
             return f"The chain of {self.model_name} does NOT verify: {self.broken.sentence()}."
-        text = (f"The chain of {self.model_name} verifies: {self.n_entries} entries, head "
-                f"{self.head_hash[:16]}...")
+        text = (f"The chain of {self.model_name} verifies: {self.n_entries} entries, head hash "
+                f"{self.head_hash[:16]}")
         if self.n_late:
             text += f"; {self.n_late} chained late (stored before the ledger existed, chained at first use)"
         if self.unchained:
