@@ -166,5 +166,5 @@ def frameworks_section() -> Section:
             ("Item", "Requirement", "Coverage", "Sections", "Note"),
             tuple((i.item, i.requirement, i.coverage, ", ".join(titles[s] for s in i.sections) or "-", i.note)
                   for i in framework.items),
-            widths=(0.9, 2.4, 0.9, 1.2, 3.0)))
+            widths=(1.05, 2.4, 0.9, 1.2, 2.9)))
     return Section("frameworks", "Framework mapping", tuple(blocks))

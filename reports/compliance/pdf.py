@@ -23,7 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (BaseDocTemplate, Frame, Image, ListFlowable, ListItem, PageTemplate, Paragraph,
+from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Frame, Image, ListFlowable, ListItem, PageTemplate, Paragraph,
                                 Spacer, TableStyle)
 from reportlab.platypus import Table as PdfTable
 from reportlab.platypus.flowables import Flowable
@@ -32,6 +32,7 @@ from reportlab.platypus.tableofcontents import TableOfContents
 from reports.compliance.document import Block, Bullets, Document, Facts, Figure, Heading, Paragraph as Para, Table
 
 MARGIN = 16 * mm
+HEADING_ROOM, SECTION_ROOM = 30 * mm, 45 * mm  # what must be left on a page to start a heading there
 FONT, BOLD, MONO = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSansMono"
 TONES = {"note": colors.HexColor("#555555"), "good": colors.HexColor("#1f6f1f"), "bad": colors.HexColor("#a31515")}
 BACKGROUNDS = {"good": colors.HexColor("#f1faf1"), "bad": colors.HexColor("#fdf1f1")}
@@ -55,9 +56,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", parent=body, fontName=BOLD, fontSize=19, leading=23, spaceAfter=4),
         "subtitle": ParagraphStyle("subtitle", parent=body, textColor=TONES["note"], spaceAfter=10),
         "h2": ParagraphStyle("h2", parent=body, fontName=BOLD, fontSize=14, leading=18, spaceBefore=12,
-                             spaceAfter=6, keepWithNext=1, textColor=colors.HexColor("#1a2a4a")),
+                             spaceAfter=6, textColor=colors.HexColor("#1a2a4a")),
         "h3": ParagraphStyle("h3", parent=body, fontName=BOLD, fontSize=10.5, leading=14, spaceBefore=8,
-                             spaceAfter=3, keepWithNext=1),
+                             spaceAfter=3),
         "body": body,
         "note": ParagraphStyle("note", parent=body, textColor=TONES["note"]),
         "good": ParagraphStyle("good", parent=body, textColor=TONES["good"], backColor=BACKGROUNDS["good"],
@@ -167,8 +168,8 @@ def _flowables(block: Block, width: float) -> list[Flowable]:
     styles = _styles()
     if isinstance(block, Para):
         return [Paragraph(_text(block.text), styles[block.tone])]
-    if isinstance(block, Heading):
-        return [Paragraph(_text(block.text), styles["h3"])]
+    if isinstance(block, Heading):  # a new page when less than a few lines are left (no lone headings)
+        return [CondPageBreak(HEADING_ROOM), Paragraph(_text(block.text), styles["h3"])]
     if isinstance(block, Bullets):
         items = [ListItem(Paragraph(_text(item), styles["body"]), leftIndent=12) for item in block.items]
         return [ListFlowable(items, bulletType="bullet", start="\u2022", leftIndent=12, bulletFontName=FONT)]
@@ -191,7 +192,7 @@ def render_pdf(document: Document, footer: str) -> bytes:
                              Paragraph(_text(document.subtitle), styles["subtitle"]),
                              Paragraph("Contents", styles["h3"]), contents, Spacer(1, 8)]
     for number, section in enumerate(document.sections, start=1):
-        story.append(Paragraph(_text(f"{number}. {section.title}"), styles["h2"]))
+        story += [CondPageBreak(SECTION_ROOM), Paragraph(_text(f"{number}. {section.title}"), styles["h2"])]
         for block in section.blocks:
             story.extend(_flowables(block, doc.width))
     doc.multiBuild(story, canvasmaker=_numbered_canvas(footer))

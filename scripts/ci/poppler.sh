@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Make sure Debian's poppler-utils (pdftoppm, pdftotext, pdfinfo) are installed; print pdftoppm's path.
+#
+# Why: the compliance dossier's PDF is tested the way a person sees it (rendered to PNG pages and
+# to text), and in CI a missing renderer must fail the run rather than skip it. Debian's package is
+# what these machines can reach (apt only).
+set -euo pipefail
+
+if command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1; then
+    command -v pdftoppm
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "poppler.sh: poppler-utils are missing and this user cannot run apt-get (not root, no sudo)" >&2
+        exit 1
+    fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+$SUDO apt-get install -y -qq --no-install-recommends poppler-utils >&2
+
+if command -v pdftoppm >/dev/null 2>&1; then
+    command -v pdftoppm
+else
+    echo "poppler.sh: apt-get finished but pdftoppm is not on PATH" >&2
+    exit 1
+fi
