@@ -23,7 +23,8 @@ def _restore_environment():
 
 
 COMMANDS = [[], ["demo"], ["register"], ["audit"], ["watch"], ["explain"], ["probes"], ["probes", "validate"],
-            ["probes", "import-coco"], ["report"], ["db"], ["db", "upgrade"], ["train-demo"]]
+            ["probes", "import-coco"], ["report"], ["db"], ["db", "upgrade"], ["train-demo"], ["compliance"],
+            ["compliance", "dossier"], ["compliance", "verify"], ["signoff"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
