@@ -11,19 +11,9 @@ if command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 &
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "poppler.sh: poppler-utils are missing and this user cannot run apt-get (not root, no sudo)" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >&2
-$SUDO apt-get install -y -qq --no-install-recommends poppler-utils >&2
+# shellcheck source=scripts/ci/apt.sh
+. "$(dirname "$0")/apt.sh"
+apt_install poppler-utils
 
 if command -v pdftoppm >/dev/null 2>&1; then
     command -v pdftoppm

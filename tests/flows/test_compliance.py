@@ -8,7 +8,6 @@ Two tiny random models disagree everywhere, so the audit of `cap` v2 against v1 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 from sqlalchemy import text
@@ -24,12 +23,7 @@ from storage.records import AuditRunRecord, VerdictRecord
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _restore_environment():
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("restored_environment")
 
 
 def _run(verdict: str | None) -> tuple[AuditRunRecord, VerdictRecord | None]:

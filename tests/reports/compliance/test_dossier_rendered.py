@@ -23,7 +23,7 @@ from PIL import Image
 
 from reports.compliance import build_dossier, load_dossier_data
 from tests.conftest import in_ci
-from tests.reports.cdp import Browser, find_chromium
+from tests.reports.cdp import Browser
 from tests.reports.compliance.factories import NAME, stored_history
 
 SECTION_TITLES = ("1. Summary", "2. Model versions", "3. Audits of each version", "4. Trends across versions",
@@ -90,21 +90,6 @@ def test_the_pdf_pages_render_and_are_not_blank(dossier, tmp_path):
         body = text[number].split("mllm-audit compliance dossier: captioner, generated")[0]
         assert len(body.split()) > 30, f"{page.name} holds little more than its footer"  # no stranded page
         _keep(page)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary = find_chromium()
-    if binary is None:
-        message = "Chromium not found (run scripts/ci/chromium.sh or set MLLM_AUDIT_CHROMIUM)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    b = Browser(binary)
-    try:
-        yield b
-    finally:
-        b.close()
 
 
 def _warnings(browser: Browser, session: str) -> list[str]:

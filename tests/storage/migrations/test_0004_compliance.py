@@ -4,21 +4,10 @@ and verify; a sign-off recorded afterwards is a normal link."""
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, inspect
-
 from storage.migrate import head_revision, upgrade
 from storage.records import SignoffRecord
 from storage.repository import AuditRepository
-from tests.storage.migrations.test_0003_verdicts import _old_database
-
-
-def _columns(url: str, table: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {c["name"] for c in inspect(conn).get_columns(table)}
-    finally:
-        engine.dispose()
+from tests.storage.migrations.test_0003_verdicts import _columns, _old_database
 
 
 def test_rows_from_before_the_ledger_are_chained_late_at_first_use(db_url: str) -> None:
