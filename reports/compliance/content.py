@@ -64,14 +64,15 @@ def summary_section(data: DossierData) -> Section:
 
 def versions_section(data: DossierData) -> Section:
     rows = tuple(
-        (v.version, when(v.registered_at), short_hash(v.weights_hash), v.architecture or NOT_RECORDED,
-         ", ".join(v.aliases) or "-", v.run_id or NOT_RECORDED)
+        (v.version, when(v.registered_at), short_hash(v.weights_hash, 12), v.architecture or NOT_RECORDED,
+         ", ".join(v.aliases) or "-", short_hash(v.run_id, 12) if v.run_id else NOT_RECORDED)
         for v in data.versions)
     blocks: list[Block] = [
         Table(("Version", "Registered", "Weights sha256", "Architecture", "Aliases now", "MLflow run"), rows,
-              widths=(0.7, 1.4, 1.5, 2.8, 1.0, 1.4),
+              widths=(0.7, 1.7, 1.4, 2.7, 1.0, 1.4),
               caption="Registration time and aliases as the registry reported them when the dossier was written; the "
-                      "weights hash is checked against the registered files on every download."),
+                      "weights hash (shortened here, in full in the JSON dossier) is checked against the registered "
+                      "files on every download."),
     ]
     if data.versions_only_in_database:
         blocks.append(Paragraph("Stored here but no longer in the registry: version "
