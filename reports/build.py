@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reports import figures, sections
+from reports.banner import banner
 from reports.data import ReportData
 from reports.gallery import ImageStore, gallery_entries
 from reports.options import ReportBuildError, ReportOptions, ReportPaths
@@ -106,7 +107,7 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
                    "probes": [dict(entries[i], img=remap[entries[i]["img"]]) for i in idxs], "skeleton": skeleton}
         links = sections.page_links(files, p)
         if p == 0:
-            body = (sections.banner(data) + "<main>" + sections.summary_block(data, len(entries))
+            body = (banner(data) + "<main>" + sections.summary_block(data, len(entries))
                     + sections.comparison_section(data) + sections.metric_section(data, rows)
                     + sections.gallery_section(links)
                     + (sections.probe_index(entries, page_of, files) if len(pages) > 1 else "")
@@ -114,7 +115,7 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
                     + sections.lineage_section(data.lineage) + sections.warnings_section(data) + "</main>")
             payload = {"figures": summary_figures, "gallery": gallery}
         else:
-            body = (sections.banner(data) + f'<main><p><a href="{esc(files[0])}">Back to the summary</a></p>'
+            body = (banner(data) + f'<main><p><a href="{esc(files[0])}">Back to the summary</a></p>'
                     + sections.gallery_section(links) + "</main>")
             payload = {"figures": {}, "gallery": gallery}
         documents[files[p]] = page(title=title if p == 0 else f"{title}: gallery page {p + 1}",

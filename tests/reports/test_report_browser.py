@@ -168,7 +168,7 @@ def test_split_gallery_pages_open_and_link_to_probes(browser, tmp_path):
     page = _open(browser, paths.gallery_pages[-1])
     assert page.errors() == []
     keys = page.evaluate(
-        "Array.from(document.querySelectorAll('#probe-list tbody tr td:nth-child(2)'))"
+        "Array.from(document.querySelectorAll('#probe-list tbody tr .probe-key'))"
         ".map(td => td.textContent)")
     assert 1 <= len(keys) <= 3
     page = _open(browser, paths.gallery_pages[-1], f"#probe={keys[-1]}")  # a link from page 1
