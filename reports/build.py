@@ -107,12 +107,13 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
                    "probes": [dict(entries[i], img=remap[entries[i]["img"]]) for i in idxs], "skeleton": skeleton}
         links = sections.page_links(files, p)
         if p == 0:
-            body = (banner(data) + "<main>" + sections.summary_block(data, len(entries))
+            main = (sections.summary_block(data, len(entries))
                     + sections.comparison_section(data) + sections.metric_section(data, rows)
                     + sections.gallery_section(links)
                     + (sections.probe_index(entries, page_of, files) if len(pages) > 1 else "")
                     + sections.history_section(data) + sections.alerts_section(data)
-                    + sections.lineage_section(data.lineage) + sections.warnings_section(data) + "</main>")
+                    + sections.lineage_section(data.lineage) + sections.warnings_section(data))
+            body = banner(data) + sections.contents(main) + "<main>" + main + "</main>"
             payload = {"figures": summary_figures, "gallery": gallery}
         else:
             body = (banner(data) + f'<main><p><a href="{esc(files[0])}">Back to the summary</a></p>'

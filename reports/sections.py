@@ -7,6 +7,7 @@ Escaping: every value from a model, a probe set or the database goes through `re
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -231,6 +232,14 @@ def gallery_section(page_links: str) -> str:
         '<table id="probe-metrics" class="data compact"></table>'
         "</div></div></section>"
     )
+
+
+def contents(sections_html: str) -> str:
+    """Links to every `<section id=...><h2>` in the page, so a first-time reader sees what the page
+    holds and jumps instead of scrolling through it."""
+    found = re.findall(r'<section id="([^"]+)"><h2>(.*?)</h2>', sections_html)
+    links = " ".join(f'<a href="#{sid}">{title}</a>' for sid, title in found)  # both already escaped
+    return f'<nav class="contents" aria-label="Contents">{links}</nav>' if found else ""
 
 
 def page_links(files: list[str], current: int) -> str:

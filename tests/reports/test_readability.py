@@ -131,3 +131,11 @@ def test_timings_put_counts_apart_from_durations():
     assert "<th>seconds</th>" not in counts
     assert re.findall(r"<tr><td>(\w+)</td><td>(\d+)</td></tr>", counts) == [
         ("batches_in_flow_process", "13"), ("worker_processes", "1")]
+
+
+def test_the_page_lists_its_sections_under_the_banner(tmp_path):
+    html = build_report(make_report_data(2), tmp_path).html.read_text(encoding="utf-8")
+    nav = re.search(r'</header><nav class="contents"[^>]*>(.*?)</nav><main>', html, re.S).group(1)
+    targets = re.findall(r'<a href="#([^"]+)">', nav)
+    assert targets == re.findall(r'<section id="([^"]+)"><h2>', html)  # every section, in page order
+    assert targets[:4] == ["summary", "comparisons", "metrics", "gallery"] and "lineage" in targets
