@@ -89,7 +89,10 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
         columns.append(sections.short_label(data, "baseline"))
     skeleton = figures.viewer_skeleton(methods, columns)
     summary_figures = _summary_figures(data)
-    title = options.title or f"mllm-audit: {data.model_version.name} v{data.model_version.version} (run {data.run.id})"
+    # the verdict leads the tab's title, so a reader with several reports open sees which one failed
+    verdict = f"{data.verdict.verdict.upper()} \u2013 " if data.verdict else ""
+    title = options.title or (f"{verdict}mllm-audit: {data.model_version.name} v{data.model_version.version} "
+                              f"(run {data.run.id})")
 
     # Size accounting: what every page carries, what only the main page carries, per probe.
     shell = (len(plotly_js()) + len(static_text("report.js")) + len(static_text("report.css"))

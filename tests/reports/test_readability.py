@@ -139,3 +139,4 @@ def test_the_page_lists_its_sections_under_the_banner(tmp_path):
     targets = re.findall(r'<a href="#([^"]+)">', nav)
     assert targets == re.findall(r'<section id="([^"]+)"><h2>', html)  # every section, in page order
     assert targets[:4] == ["summary", "comparisons", "metrics", "gallery"] and "lineage" in targets
+    assert "<title>FAIL \u2013 mllm-audit: demo-captioner v2 (run 12)</title>" in html  # the tab says it first
