@@ -37,7 +37,7 @@ def group_checks(checks: tuple[MetricComparison, ...] | list[MetricComparison]) 
     groups: dict[tuple[str, str, bool], list[MetricComparison]] = {}
     for check in worst_first(c for c in checks if c.verdict != "pass"):
         groups.setdefault((check.metric, check.verdict, check.counts), []).append(check)
-    order = sorted(groups, key=lambda k: (not k[2], list(groups).index(k)))  # counted checks first
+    order = [k for k in groups if k[2]] + [k for k in groups if not k[2]]  # counted checks first
     return [CheckGroup(metric, verdict, counts, tuple(groups[(metric, verdict, counts)]))
             for metric, verdict, counts in order]
 
@@ -49,7 +49,8 @@ def group_line(group: CheckGroup, min_probes: int = 0) -> str:
     if first.is_drift:
         what = "maps of the two versions agree at only" if group.verdict == "fail" else "maps agree at"
     else:
-        what = "fell" if first.delta < 0 else "rose"
+        falls = {c.delta < 0 for c in group.checks}
+        what = "changed" if len(falls) > 1 else ("fell" if falls.pop() else "rose")
     limits = {limit_text(c) for c in group.checks}
     items = []
     for c in group.checks:

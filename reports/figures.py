@@ -152,7 +152,9 @@ def comparison_figure(comparisons: list[MetricComparison], drift: bool) -> dict[
         go.Scatter(
             x=[c.delta for c in rows], y=labels, mode="markers",
             marker=dict(size=10, color=[VERDICT_COLORS[c.verdict] for c in rows]),
-            error_x=dict(type="data", symmetric=False,
+            # one colour for the bars: left unset they inherit the per-point marker colours, an
+            # array Plotly cannot use for error bars (a console warning, and black bars)
+            error_x=dict(type="data", symmetric=False, color="#555",
                          array=[c.ci_high - c.delta for c in rows],
                          arrayminus=[c.delta - c.ci_low for c in rows]),
             customdata=[[c.verdict, c.n_pairs, c.tolerance] for c in rows],

@@ -150,7 +150,7 @@ def test_report_renders_without_errors_and_slider_moves_the_heatmap(browser, tmp
     shot = page.screenshot(tmp_path / "report-gallery.png")
     _keep(shot)
     assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert page.errors() == []
+    assert page.errors() == [] and page.console_warnings() == []
 
 
 def test_model_text_is_shown_as_text_and_never_runs(browser, tmp_path):
