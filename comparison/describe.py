@@ -137,28 +137,29 @@ def headline(verdict: str, checks: Sequence["MetricComparison"], *, confidence: 
         return text
     worst = worst_first(c for c in counted if c.verdict == verdict)
     top, more = worst[0], len(worst) - 1
-    also = f"; {more} more check{'s' if more != 1 else ''} {'failed' if verdict == 'fail' else 'warned'}" if more else ""
+    # the count of further checks closes the sentence, so it never reads as the meaning of the first
+    also = f" {more} more check{'s' if more != 1 else ''} {'failed' if verdict == 'fail' else 'warned'}." if more else ""
     if verdict == "warn":
         if top.n_probes < min_probes:
             return (f"Only {top.n_probes} probe(s) could be paired for {top.method} {top.metric} "
-                    f"(minimum {min_probes}){also}: too few to call this version safe.")
+                    f"(minimum {min_probes}): too few to call this version safe.{also}")
         if top.is_drift and top.reason.endswith(DRIFT_ALONE.strip()):
             return (f"{top.method}'s maps of the same words agree with the baseline's at only {top.delta:.2f} "
-                    f"({_ci(top, confidence, False)}, minimum {top.tolerance:.2f}){also}, but no quality check "
-                    "regressed: the candidate looks elsewhere than the baseline, and is not measurably worse.")
+                    f"({_ci(top, confidence, False)}, minimum {top.tolerance:.2f}), but no quality check "
+                    f"regressed: the candidate looks elsewhere than the baseline, and is not measurably worse.{also}")
         limit = f"minimum {top.tolerance:.3f}" if top.is_drift else f"tolerance {top.tolerance:.3f}"
         return (f"No check failed, but {subject(top)} is too close to call "
-                f"({top.delta:.3f}, {_ci(top, confidence, not top.is_drift)} straddles its {limit}){also}: "
-                "more probes or a look at the report are needed before trusting this version.")
+                f"({top.delta:.3f}, {_ci(top, confidence, not top.is_drift)} straddles its {limit}): "
+                f"more probes or a look at the report are needed before trusting this version.{also}")
     if top.metric.startswith(LOCUS_PREFIX):
-        return top.reason.rstrip(".") + also + "."
+        return top.reason + also
     if top.is_drift:
         measure = _DRIFT_NAMES.get(top.metric, "top-cell overlap")
         return (f"{top.method}'s maps of the same words agree with the baseline's at only "
                 f"{top.delta:.2f} ({measure}, {_ci(top, confidence, False)}), below the minimum "
-                f"{top.tolerance:.2f}{also}: the candidate looks at other parts of the image than the "
-                "baseline did for the same words." + focus(top, checks))
+                f"{top.tolerance:.2f}: the candidate looks at other parts of the image than the "
+                f"baseline did for the same words.{focus(top, checks)}{also}")
     meaning = _MEANING.get(top.metric, "the candidate's explanations are measurably worse than the baseline's.")
     sure = f"{_ci(top, confidence, True)}, " if top.group is None else ""
-    return (f"{subject(top)} {_change(top)} by {abs(top.delta):.3f} ({sure}tolerance {top.tolerance:.3f}){also}: "
-            f"{meaning}" + focus(top, checks))
+    return (f"{subject(top)} {_change(top)} by {abs(top.delta):.3f} ({sure}tolerance {top.tolerance:.3f}): "
+            f"{meaning}{focus(top, checks)}{also}")

@@ -94,6 +94,8 @@ class ProbeSet:
     class) says what kind of word each object word is (e.g. colour, shape), so a comparison can
     say which kind of word went wrong; `ordered_objects` (manifest `ordered_objects: true`) says
     that each probe lists its objects in the order its reference answer names them.
+    `source` and `licence` are what the manifest declares about where the images came from and
+    under which terms (optional; a compliance dossier shows them, and they are part of the hash).
     """
 
     name: str
@@ -105,6 +107,8 @@ class ProbeSet:
     probes: tuple[Probe, ...]
     word_classes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     ordered_objects: bool = False
+    source: str | None = None
+    licence: str | None = None
 
     def __len__(self) -> int:
         return len(self.probes)

@@ -30,6 +30,8 @@ class _Parsed:
     default_prompt: str | None = None
     word_classes: dict[str, str] = field(default_factory=dict)
     ordered_objects: bool = False
+    source: str | None = None
+    licence: str | None = None
     manifest_read: bool = False  # False: probe-level 'missing prompt' would only repeat the manifest problem
     probes: list[Probe] = field(default_factory=list)
     problems: list[ProbeProblem] = field(default_factory=list)
@@ -61,6 +63,8 @@ def load_probe_set(path: str | Path) -> ProbeSet:
         probes=tuple(parsed.probes),
         word_classes=dict(parsed.word_classes),
         ordered_objects=parsed.ordered_objects,
+        source=parsed.source,
+        licence=parsed.licence,
     )
 
 
@@ -146,6 +150,8 @@ def _parse_manifest(root: Path, parsed: _Parsed) -> None:
     if not isinstance(ordered, bool):
         parsed.problem("bad_field", f"{MANIFEST_NAME} field 'ordered_objects' must be true or false")
     parsed.ordered_objects = ordered is True
+    parsed.source = _optional_text(data, "source", parsed)
+    parsed.licence = _licence(data, parsed)
 
 
 def _parse_word_classes(raw: Any, parsed: _Parsed) -> None:
@@ -165,6 +171,25 @@ def _parse_word_classes(raw: Any, parsed: _Parsed) -> None:
                 parsed.problem("bad_field", f"{MANIFEST_NAME}: word {word!r} is in two word classes "
                                             f"({parsed.word_classes[key]!r} and {name!r})")
             parsed.word_classes[key] = name
+
+
+def _optional_text(data: dict[str, Any], key: str, parsed: _Parsed) -> str | None:
+    """An optional free-text manifest field: absent or empty is None, anything but text a problem."""
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        parsed.problem("bad_field", f"{MANIFEST_NAME} field {key!r} must be text, got {value!r}")
+        return None
+    return value.strip()
+
+
+def _licence(data: dict[str, Any], parsed: _Parsed) -> str | None:
+    """`licence` (or the American spelling `license`; both given must agree)."""
+    british, american = _optional_text(data, "licence", parsed), _optional_text(data, "license", parsed)
+    if british and american and british != american:
+        parsed.problem("bad_field", f"{MANIFEST_NAME} has both 'licence' and 'license' and they differ")
+    return british or american
 
 
 def _parse_probe(root: Path, record: dict[str, Any], line_no: int, parsed: _Parsed) -> Probe | None:

@@ -55,13 +55,16 @@ def write_probe_set(
     overwrite: bool = False,
     word_classes: Mapping[str, Sequence[str]] | None = None,
     ordered_objects: bool = False,
+    source: str | None = None,
+    licence: str | None = None,
 ) -> ProbeSet:
     """Write `probes` as a probe-set folder at `dest` and return it loaded (and so validated).
 
     Images are written as PNG (`images/<id>.png`), masks as 0/255 greyscale PNG
-    (`masks/<id>_<k>.png`). Raises `ProbeSetError` for bad drafts (nothing is written then) and
-    `FileExistsError` if `dest` exists and `overwrite` is false. `word_classes` (class -> words)
-    and `ordered_objects` go into the manifest (see `ProbeSet`).
+    (`masks/<id>_<k>.png`). `source` and `licence` say where the images came from and under which
+    terms (written to the manifest when given); `word_classes` (class -> words) and
+    `ordered_objects` go into the manifest too (see `ProbeSet`). Raises `ProbeSetError` for bad
+    drafts (nothing is written then) and `FileExistsError` if `dest` exists and `overwrite` is false.
     """
     dest = Path(dest)
     if dest.exists() and not overwrite:
@@ -69,8 +72,9 @@ def write_probe_set(
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        header = _manifest(name, version, description, default_prompt, word_classes, ordered_objects)
-        _write_into(staging, list(probes), header, default_prompt)
+        manifest = _manifest(name, version, description, default_prompt, source, licence, word_classes,
+                             ordered_objects)
+        _write_into(staging, list(probes), manifest, default_prompt)
         load_probe_set(staging)  # validate before publishing
         if dest.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old.", dir=dest.parent))
@@ -86,11 +90,13 @@ def write_probe_set(
     return load_probe_set(dest)
 
 
-def _manifest(name: str, version: str, description: str, default_prompt: str | None,
-              word_classes: Mapping[str, Sequence[str]] | None, ordered_objects: bool) -> dict[str, Any]:
+def _manifest(name: str, version: str, description: str, default_prompt: str | None, source: str | None,
+              licence: str | None, word_classes: Mapping[str, Sequence[str]] | None = None,
+              ordered_objects: bool = False) -> dict[str, Any]:
+    """The probeset.yaml content: optional keys only when given."""
     manifest: dict[str, Any] = {"name": name, "version": str(version), "description": description}
-    if default_prompt is not None:
-        manifest["default_prompt"] = default_prompt
+    optional = {"default_prompt": default_prompt, "source": source, "licence": licence}
+    manifest.update({key: value for key, value in optional.items() if value is not None})
     if word_classes:
         manifest["word_classes"] = {str(k): [str(w) for w in v] for k, v in word_classes.items()}
     if ordered_objects:

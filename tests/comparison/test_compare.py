@@ -184,7 +184,11 @@ def test_map_drift_fails_when_candidate_looks_elsewhere_and_needs_no_masks():
     assert spear.ci_high < 0.3 and spear.verdict == "warn"
     assert "looks somewhere else" in spear.reason and "different, not measurably worse" in spear.reason
     assert "no quality check regressed" in bad.headline
-    assert bad.probe_notes()  # the gallery gets a note per moved probe
+    flags = bad.probe_flags()  # the gallery names each moved probe's changes beyond a limit
+    assert set(flags) == set(probes)
+    assert all(f.metric in (DRIFT_SPEARMAN, DRIFT_TOP_OVERLAP) and f.check_verdict == "warn" and f.beyond > 0
+               for probe_flags in flags.values() for f in probe_flags)
+    assert compare_runs(same, baseline, config).probe_flags() == {}  # nothing moved, nothing flagged
 
     strict = compare_runs(moved, baseline, RegressionConfig(drift=DriftConfig(alone="fail")))
     assert strict.verdict == "fail" and strict.check("tam", DRIFT_SPEARMAN).verdict == "fail"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from comparison.bootstrap import MeanCI
 from comparison.result import MetricComparison
 from comparison.rules import drift_verdict, few_probes, metric_verdict, worst_first, worst_verdict
@@ -59,3 +61,13 @@ def test_drift_alone_only_warns_but_corroborates_a_quality_failure():
     assert [c.verdict for c in alone] == ["warn", "pass"] and alone[0].reason.endswith("(alone)")
     assert [c.verdict for c in drift_alone([drift, worse], "warn", "")] == ["fail", "fail"]
     assert [c.verdict for c in drift_alone([drift, fine], "fail", "")] == ["fail", "pass"]
+
+
+def test_beyond_limit_measures_single_values_as_shortfall_measures_checks():
+    from comparison.rules import beyond_limit, shortfall
+
+    assert beyond_limit(-0.25, "higher_is_better", 0.05, drift=False) == pytest.approx(0.2)
+    assert beyond_limit(0.25, "lower_is_better", 0.05, drift=False) == pytest.approx(0.2)
+    assert beyond_limit(0.1, "higher_is_better", 0.3, drift=True) == pytest.approx(0.2)
+    assert beyond_limit(0.0, "higher_is_better", 0.05, drift=False) < 0  # within tolerance
+    assert shortfall(_check("obj_iou", -0.4, -0.25, "fail")) == pytest.approx(0.2)  # its favourable bound
