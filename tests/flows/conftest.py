@@ -85,13 +85,10 @@ def audit_env(tmp_path_factory, saved_models, prefect_harness):
     model name: every test passes alone and in any order.
     """
     from flows.registry import register_model
-    from tests.flows.helpers import write_probe_set
+    from tests.flows.helpers import let_drift_alone_fail, write_probe_set
 
     root = tmp_path_factory.mktemp("audit-env")
-    # Two unrelated random models differ in where they look and in little else; the fail path these
-    # tests exercise needs a failing verdict, so here map drift alone fails (by default it warns).
-    (root / "home").mkdir()
-    (root / "home" / "config.toml").write_text('[regression.drift]\nalone = "fail"\n', encoding="utf-8")
+    let_drift_alone_fail(root / "home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLLM_AUDIT_HOME", str(root / "home"))
         patch.delenv("MLLM_AUDIT_DB_URL", raising=False)

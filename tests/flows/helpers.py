@@ -70,3 +70,13 @@ def probe_result(key: str = "p000", n_tokens: int = 3, methods=("tam", "msea_arc
     ]
     metrics = [MetricRecord(method=m, metric="obj_iou", value=0.5, direction="higher_is_better", probe_key=key) for m in methods]
     return ProbeResult(probe_key=key, generation=generation, maps=maps, metrics=metrics)
+
+
+def let_drift_alone_fail(home: Path) -> None:
+    """Write a config file in `home` under which map drift alone fails the verdict.
+
+    Why: two unrelated random test models differ in where they look and in little else; the fail
+    path the flow tests exercise needs a failing verdict, and by default drift alone only warns.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('[regression.drift]\nalone = "fail"\n', encoding="utf-8")

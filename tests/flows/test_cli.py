@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, app
-from tests.flows.helpers import write_probe_set
+from tests.flows.helpers import let_drift_alone_fail, write_probe_set
 
 runner = CliRunner()
 
@@ -70,6 +70,7 @@ def test_register_then_audit_exit_codes(saved_models, tmp_path, home, prefect_ha
     assert result.exit_code == 0 and "models:/cli-cap/2" in result.output
     probes = write_probe_set(tmp_path / "probes", n=3)
     out = tmp_path / "report"
+    let_drift_alone_fail(home)
     result = runner.invoke(app, ["audit", "models:/cli-cap/2", "--probes", str(probes), "--methods", "tam",
                                  "--out", str(out)])
     # the champion (random weights, seed 0) and version 2 (seed 1) look at different places
