@@ -25,21 +25,23 @@ def grid(values: Any) -> Grid:
     return tuple(tuple(float(v) for v in row) for row in values)
 
 
-def _load(cls: type, raw: Mapping[str, Any]) -> Any:
-    """A findings dataclass from its `asdict` form (nested lists back to tuples)."""
-    values = {}
-    for f in fields(cls):
-        if f.name not in raw:
-            continue
-        value = raw[f.name]
-        if isinstance(value, list):
-            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        values[f.name] = value
-    return cls(**values)
+class _Stored:
+    """`from_dict`, the inverse of `dataclasses.asdict` for these flat findings (lists back to tuples)."""
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Any:
+        values = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name in raw:
+                value = raw[f.name]
+                if isinstance(value, list):
+                    value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+                values[f.name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True)
-class LocusFinding:
+class LocusFinding(_Stored):
     """One version's off-object peaks of one word group by one method, per image region.
 
     `observed[r][c]`: share of the group's maps whose peak lies in region (r, c) on a cell holding
@@ -60,13 +62,10 @@ class LocusFinding:
     region_box: tuple[float, float, float, float]
     verdict: str
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "LocusFinding":
-        return _load(cls, raw)
 
 
 @dataclass(frozen=True)
-class AttentionShift:
+class AttentionShift(_Stored):
     """Mean (candidate - baseline) of the paired maps of a word group, each map scaled to unit mass,
     per cell of a common grid (image coordinates), with each cell's standard error over probes."""
 
@@ -77,13 +76,10 @@ class AttentionShift:
     mean: Grid
     se: Grid
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "AttentionShift":
-        return _load(cls, raw)
 
 
 @dataclass(frozen=True)
-class CuePeaks:
+class CuePeaks(_Stored):
     """Where the maps of the cued word peak: on the cue, on an object, elsewhere (shares of maps)."""
 
     method: str
@@ -92,13 +88,10 @@ class CuePeaks:
     on_object: float
     elsewhere: float
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "CuePeaks":
-        return _load(cls, raw)
 
 
 @dataclass(frozen=True)
-class CounterfactualSummary:
+class CounterfactualSummary(_Stored):
     """One version on the probes of one cue mode: shares of answers whose cued word is the object's
     word, the cue's word, or something else, and where that word's maps peak per method."""
 
@@ -112,6 +105,5 @@ class CounterfactualSummary:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "CounterfactualSummary":
-        summary = _load(cls, {k: v for k, v in raw.items() if k != "peaks"})
         peaks = tuple(CuePeaks.from_dict(p) for p in raw.get("peaks", ()))
-        return cls(**{**{f.name: getattr(summary, f.name) for f in fields(cls)}, "peaks": peaks})
+        return super().from_dict({**{k: v for k, v in raw.items() if k != "peaks"}, "peaks": peaks})

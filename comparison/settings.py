@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 from comparison.errors import ComparisonError
 
@@ -77,11 +77,22 @@ def _table(cls: type, table: str, raw: Mapping[str, Any]) -> Any:
     return cls(**{name: _typed(table, name, getattr(defaults, name), value) for name, value in raw.items()})
 
 
+class _Table:
+    """`from_mapping` for a settings table named `TABLE` (`_table`: typed values, no unknown keys)."""
+
+    TABLE: ClassVar[str]
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> Any:
+        return _table(cls, cls.TABLE, raw)
+
+
 @dataclass(frozen=True)
-class DriftConfig:
+class DriftConfig(_Table):
     """Minimum accepted similarity between the two versions' maps on the same probe and word, and
     what map drift may decide on its own (`alone`)."""
 
+    TABLE: ClassVar[str] = "drift"
     min_spearman: float = 0.3
     min_top_overlap: float = 0.25
     top_fraction: float = 0.2
@@ -94,17 +105,15 @@ class DriftConfig:
         if self.alone not in ("warn", "fail"):
             raise ComparisonError(f"drift.alone must be 'warn' or 'fail', got {self.alone!r}")
 
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> "DriftConfig":
-        return _table(cls, "drift", raw)
 
 
 @dataclass(frozen=True)
-class GroupConfig:
+class GroupConfig(_Table):
     """Per-word-class checks: `metrics` compared per class, per class slot ("the first colour word")
     and, with `words`, per single word; a group needs `min_probes` paired probes. Only the groups of
     the `counted` metrics decide the verdict; the others say which words a failing check is about."""
 
+    TABLE: ClassVar[str] = "groups"
     metrics: tuple[str, ...] = ("pointing_game", "peak_off_object", "answer_recall", "answer_precision")
     counted: tuple[str, ...] = ("answer_recall", "answer_precision")
     min_probes: int = 20
@@ -115,17 +124,15 @@ class GroupConfig:
         if self.min_probes < 2:
             raise ComparisonError(f"groups.min_probes must be at least 2, got {self.min_probes}")
 
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> "GroupConfig":
-        return _table(cls, "groups", raw)
 
 
 @dataclass(frozen=True)
-class LocusConfig:
+class LocusConfig(_Table):
     """The fixed-locus check: fail when off-object peaks in one region exceed the rate the maps'
     spread predicts by more than `min_excess` (lower CI bound), on a region grid of at most
     `max_region_side` regions a side; a word group needs `min_probes` probes."""
 
+    TABLE: ClassVar[str] = "locus"
     min_excess: float = 0.10
     max_region_side: int = 8
     min_probes: int = 20
@@ -137,9 +144,6 @@ class LocusConfig:
         if self.max_region_side < 1 or self.min_probes < 2:
             raise ComparisonError("locus.max_region_side must be positive and locus.min_probes at least 2")
 
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> "LocusConfig":
-        return _table(cls, "locus", raw)
 
 
 @dataclass(frozen=True)
