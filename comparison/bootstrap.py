@@ -69,6 +69,9 @@ def cluster_bootstrap_mean(
     return MeanCI(mean, float(low), float(high), int(counts.sum()), n_probes)
 
 
+SE_RESAMPLES = 500  # a standard error settles within a few per cent by 500 resamples (percentiles need more)
+
+
 @dataclass(frozen=True)
 class ColumnsCI:
     """Pooled means of several statistics over the same probes, each with a bootstrap standard error
@@ -98,7 +101,7 @@ def cluster_bootstrap_columns(
     counts: np.ndarray,
     *,
     z: float,
-    n_resamples: int = 2000,
+    n_resamples: int = SE_RESAMPLES,
     rng: np.random.Generator,
 ) -> ColumnsCI:
     """Pooled means of K statistics (`sums` [P, K]: each probe's sum per statistic; `counts` [P]:

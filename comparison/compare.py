@@ -24,11 +24,12 @@ from comparison.grouped import group_checks, probe_slots
 from comparison.inputs import RunResults
 from comparison.layout import ProbeSetLayout
 from comparison.locus import locus_checks
-from comparison.paired import PairedChecks, paired_checks
+from comparison.paired import PairedChecks, ProbeValues, paired_checks
 from comparison.result import ComparisonResult, MetricComparison, ProbeComparison
 from comparison.rules import drift_alone, worst_verdict
 from comparison.settings import RegressionConfig
 from comparison.shift import attention_shifts
+from comparison.wordmaps import run_word_maps
 from comparison.words import WordKey
 
 
@@ -42,19 +43,20 @@ class LayoutChecks:
     counterfactual: list[CounterfactualSummary] = field(default_factory=list)
 
 
-def layout_checks(candidate: RunResults, baseline: RunResults, layout: ProbeSetLayout,
-                  config: RegressionConfig) -> LayoutChecks:
+def layout_checks(candidate: RunResults, baseline: RunResults, values: tuple[ProbeValues, ProbeValues],
+                  layout: ProbeSetLayout, config: RegressionConfig) -> LayoutChecks:
     out = LayoutChecks()
     slots = probe_slots(baseline.generations, layout)
     for probe_key, by_word in probe_slots(candidate.generations, layout).items():
         slots[probe_key] = {**slots.get(probe_key, {}), **by_word}
-    out.checks += group_checks(candidate.per_probe_metrics(), baseline.per_probe_metrics(), slots, layout, config)
+    out.checks += group_checks(values[0], values[1], slots, layout, config)
+    word_maps = {side: run_word_maps(run, layout) for side, run in (("candidate", candidate), ("baseline", baseline))}
     for side, run in (("candidate", candidate), ("baseline", baseline)):
-        checks, findings = locus_checks(run, layout, config, side)
+        checks, findings = locus_checks(run, layout, config, side, word_maps[side])
         out.checks += checks
         out.locus += findings
-        out.counterfactual += counterfactual_summary(run, layout, side)
-    out.shifts = attention_shifts(candidate, baseline, layout, config)
+        out.counterfactual += counterfactual_summary(run, layout, side, word_maps[side])
+    out.shifts = attention_shifts(candidate, baseline, layout, config, (word_maps["candidate"], word_maps["baseline"]))
     return out
 
 
@@ -65,13 +67,14 @@ def compare_runs(
     """Compare two runs' metric values and maps (and, with the probe set's `layout`, word groups,
     fixed loci and findings); raises `ComparisonError` when they share nothing."""
     config = config or RegressionConfig()
-    paired = paired_checks(candidate.per_probe_metrics(), baseline.per_probe_metrics(), config)
+    values = (ProbeValues.of(candidate.per_probe_metrics()), ProbeValues.of(baseline.per_probe_metrics()))
+    paired = paired_checks(*values, config)
     drifted = probe_drift(candidate, baseline, config.drift.top_fraction)
     checks = [*paired.checks, *drift_checks(drifted, config)]
     if not checks:
         raise ComparisonError(f"runs {candidate.run_id} and {baseline.run_id} share no metric values "
                               "and no maps: nothing to compare")
-    extra = layout_checks(candidate, baseline, layout, config) if layout is not None else LayoutChecks()
+    extra = layout_checks(candidate, baseline, values, layout, config) if layout is not None else LayoutChecks()
     checks = drift_alone([*checks, *extra.checks], config.drift.alone, DRIFT_ALONE)
     probes = _probe_details(drifted, paired)
     n_shared = sum(len(p.shared) for p in drifted)

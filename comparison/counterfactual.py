@@ -23,7 +23,7 @@ from comparison.findings import CounterfactualSummary, CuePeaks
 from comparison.groups import SLOT
 from comparison.inputs import RunResults
 from comparison.layout import ProbeLayout, ProbeSetLayout
-from comparison.wordmaps import peak_cell, run_word_maps
+from comparison.wordmaps import WordMap, peak_cell, run_word_maps
 from comparison.words import normalize_word
 
 MODES_ORDER = ("present", "absent", "conflicting")
@@ -53,8 +53,10 @@ def _where(probe: ProbeLayout, grid, layout: ProbeSetLayout) -> str:
     return "on_object" if held is not None and held[peak] else "elsewhere"
 
 
-def counterfactual_summary(run: RunResults, layout: ProbeSetLayout, side: str) -> list[CounterfactualSummary]:
-    """One summary per cue mode present in the layout (none when no probe carries a cue)."""
+def counterfactual_summary(run: RunResults, layout: ProbeSetLayout, side: str,
+                           word_maps: list[WordMap] | None = None) -> list[CounterfactualSummary]:
+    """One summary per cue mode present in the layout (none when no probe carries a cue;
+    `word_maps`: the run's `run_word_maps`, when the caller has them already)."""
     cued = {k: p for k, p in layout.probes.items() if p.cue is not None and cue_class(p, layout)}
     if not cued:
         return []
@@ -74,7 +76,7 @@ def counterfactual_summary(run: RunResults, layout: ProbeSetLayout, side: str) -
         else:
             named[cue.mode].append("other")
     peaks: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for wm in run_word_maps(run, layout):
+    for wm in run_word_maps(run, layout) if word_maps is None else word_maps:
         probe = cued.get(wm.probe_key)
         if probe is not None and wm.slot == f"{cue_class(probe, layout)}{SLOT}1":
             peaks[(probe.cue.mode, wm.method)].append(_where(probe, wm.map, layout))  # type: ignore[union-attr]

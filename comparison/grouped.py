@@ -21,9 +21,9 @@ import numpy as np
 from comparison.bootstrap import MeanCI, cluster_bootstrap_columns, corrected_z, stable_seed
 from comparison.describe import with_reason
 from comparison.groups import answer_slots, groups_of
-from comparison.inputs import AnswerLike, MetricLike
+from comparison.inputs import AnswerLike
 from comparison.layout import ProbeSetLayout
-from comparison.paired import per_probe_values
+from comparison.paired import ProbeValues
 from comparison.result import MetricComparison
 from comparison.rules import metric_verdict
 from comparison.settings import RegressionConfig
@@ -41,16 +41,15 @@ def family_confidence(confidence: float, n_tests: int) -> float:
 
 
 def group_checks(
-    candidate: Sequence[MetricLike],
-    baseline: Sequence[MetricLike],
+    candidate: ProbeValues,
+    baseline: ProbeValues,
     slots: dict[str, dict[WordKey, str]],
     layout: ProbeSetLayout,
     config: RegressionConfig,
 ) -> list[MetricComparison]:
     """One check per (method, metric in `config.groups.metrics`, word group) with enough probes."""
     settings = config.groups
-    cand_values, directions = per_probe_values(candidate)
-    base_values, _ = per_probe_values(baseline)
+    cand_values, directions, base_values = candidate.values, candidate.directions, baseline.values
     checks: list[MetricComparison] = []
     for key in sorted(set(cand_values) & set(base_values)):
         method, metric = key
@@ -73,7 +72,7 @@ def group_checks(
             values = list(eligible[group].values())
             sums = np.array([[np.sum(v)] for v in values])
             counts = np.array([len(v) for v in values], dtype=np.float64)
-            ci = cluster_bootstrap_columns(sums, counts, z=z, n_resamples=config.n_resamples,
+            ci = cluster_bootstrap_columns(sums, counts, z=z,
                                            rng=stable_seed(config.seed, method, metric, group))
             mean_ci = MeanCI(float(ci.mean[0]), float(ci.low[0]), float(ci.high[0]), ci.n_values, ci.n_probes)
             verdict = "fail" if metric_verdict(mean_ci, directions[key], tolerance) == "fail" else "pass"

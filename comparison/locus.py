@@ -89,11 +89,12 @@ def _region_name(region: tuple[int, int], regions: tuple[int, int]) -> str:
             f"{regions[0]}x{regions[1]})")
 
 
-def locus_checks(run: RunResults, layout: ProbeSetLayout, config: RegressionConfig,
-                 side: str = "candidate") -> tuple[list[MetricComparison], list[LocusFinding]]:
-    """One check (the most excessive group and region) and its finding per method, for one run."""
+def locus_checks(run: RunResults, layout: ProbeSetLayout, config: RegressionConfig, side: str = "candidate",
+                 word_maps: list[WordMap] | None = None) -> tuple[list[MetricComparison], list[LocusFinding]]:
+    """One check (the most excessive group and region) and its finding per method, for one run
+    (`word_maps`: the run's `run_word_maps`, when the caller has them already)."""
     settings = config.locus
-    word_maps = run_word_maps(run, layout)
+    word_maps = run_word_maps(run, layout) if word_maps is None else word_maps
     shapes = {tuple(wm.map.shape) for wm in word_maps if wm.on_object}
     if not shapes:
         return [], []
@@ -115,7 +116,7 @@ def locus_checks(run: RunResults, layout: ProbeSetLayout, config: RegressionConf
             observed = np.array([np.sum([p.observed for p in ps], axis=0) for ps in probes])
             expected = np.array([np.sum([p.expected for p in ps], axis=0) for ps in probes])
             counts = np.array([len(ps) for ps in probes], dtype=np.float64)
-            ci = cluster_bootstrap_columns(observed - expected, counts, z=z, n_resamples=config.n_resamples,
+            ci = cluster_bootstrap_columns(observed - expected, counts, z=z,
                                            rng=stable_seed(config.seed, side, method, group, "locus"))
             rates = (observed.sum(0) / counts.sum(), expected.sum(0) / counts.sum())
             candidates += [(float(ci.low[r]), float(ci.mean[r]), group, r, ci, rates) for r in range(len(ci.mean))]

@@ -21,15 +21,17 @@ from comparison.layout import ProbeSetLayout
 from comparison.locus import ALL_OBJECT_WORDS
 from comparison.maps import resize_grid
 from comparison.settings import RegressionConfig
-from comparison.wordmaps import mass_share, run_word_maps
+from comparison.wordmaps import WordMap, mass_share, run_word_maps
 
 
 def attention_shifts(candidate: RunResults, baseline: RunResults, layout: ProbeSetLayout,
-                     config: RegressionConfig) -> list[AttentionShift]:
-    """Per method and group (every object word, each class): mean and SE of the map difference."""
-    base = {(w.probe_key, w.method, w.key): w for w in run_word_maps(baseline, layout)}
-    pairs = [(c, base[(c.probe_key, c.method, c.key)]) for c in run_word_maps(candidate, layout)
-             if (c.probe_key, c.method, c.key) in base]
+                     config: RegressionConfig,
+                     word_maps: tuple[list[WordMap], list[WordMap]] | None = None) -> list[AttentionShift]:
+    """Per method and group (every object word, each class): mean and SE of the map difference
+    (`word_maps`: both runs' `run_word_maps`, when the caller has them already)."""
+    cand_maps, base_maps = word_maps or (run_word_maps(candidate, layout), run_word_maps(baseline, layout))
+    base = {(w.probe_key, w.method, w.key): w for w in base_maps}
+    pairs = [(c, base[(c.probe_key, c.method, c.key)]) for c in cand_maps if (c.probe_key, c.method, c.key) in base]
     by_method: dict[str, list] = defaultdict(list)
     for cand, bas in pairs:
         by_method[cand.method].append((cand, bas))
@@ -51,7 +53,7 @@ def attention_shifts(candidate: RunResults, baseline: RunResults, layout: ProbeS
                 continue
             sums = np.array([np.sum(d, axis=0).ravel() for d in probes])
             counts = np.array([len(d) for d in probes], dtype=np.float64)
-            ci = cluster_bootstrap_columns(sums, counts, z=1.0, n_resamples=config.n_resamples,
+            ci = cluster_bootstrap_columns(sums, counts, z=1.0,
                                            rng=stable_seed(config.seed, method, group, "shift"))
             shifts.append(AttentionShift(method, group, ci.n_values, ci.n_probes, grid(ci.mean.reshape(shape)),
                                          grid(ci.se.reshape(shape))))

@@ -8,6 +8,7 @@ import numpy as np
 from comparison import RegressionConfig, compare_runs
 from comparison.grouped import family_confidence, group_checks, probe_slots
 from comparison.groups import answer_slots, describe_group, groups_of, split_label
+from comparison.paired import ProbeValues
 from tests.comparison.scenes import CLASSES, layout, probe_plan, run, slot_metrics
 
 PLANS = probe_plan(60, seed=5)
@@ -43,7 +44,7 @@ def test_groups_of_words_slots_and_unknown_words():
 def test_the_wrong_first_colour_fails_and_is_named():
     baseline = run(1, PLANS, "honest", 1, metrics=_precision(False, 1))
     candidate = run(2, PLANS, "honest", 2, metrics=_precision(True, 2))
-    checks = group_checks(candidate.per_probe_metrics(), baseline.per_probe_metrics(),
+    checks = group_checks(ProbeValues.of(candidate.per_probe_metrics()), ProbeValues.of(baseline.per_probe_metrics()),
                           probe_slots(candidate.generations, LAYOUT), LAYOUT, RegressionConfig())
     failed = {c.group for c in checks if c.verdict == "fail"}
     assert "colour@1" in failed and "colour" in failed
@@ -57,7 +58,7 @@ def test_the_wrong_first_colour_fails_and_is_named():
 def test_honest_noise_fails_no_group():
     baseline = run(1, PLANS, "honest", 1, metrics=_precision(False, 1))
     candidate = run(2, PLANS, "honest", 2, metrics=_precision(False, 2))
-    checks = group_checks(candidate.per_probe_metrics(), baseline.per_probe_metrics(),
+    checks = group_checks(ProbeValues.of(candidate.per_probe_metrics()), ProbeValues.of(baseline.per_probe_metrics()),
                           probe_slots(candidate.generations, LAYOUT), LAYOUT, RegressionConfig())
     assert checks and all(c.verdict == "pass" for c in checks)
 
@@ -67,7 +68,7 @@ def test_group_intervals_are_widened_to_the_family_level():
     assert family_confidence(0.95, 4) == 0.9875
     baseline = run(1, PLANS, "honest", 1, metrics=_precision(False, 1))
     candidate = run(2, PLANS, "honest", 2, metrics=_precision(True, 2))
-    checks = group_checks(candidate.per_probe_metrics(), baseline.per_probe_metrics(), {}, LAYOUT,
+    checks = group_checks(ProbeValues.of(candidate.per_probe_metrics()), ProbeValues.of(baseline.per_probe_metrics()), {}, LAYOUT,
                           RegressionConfig())
     assert {c.group for c in checks} == {"colour", "colour@1", "colour@2", "shape", "shape@1", "shape@2"}
     assert all("99.17% CI" in c.reason for c in checks)  # six groups: 1 - 0.05 / 6
