@@ -411,8 +411,8 @@ def audit_model_version(
     settings = load_settings(home=home, db_url=db_url)
     home_str = str(settings.home)
     db = settings.storage_url()
-    chosen = check_methods(methods)
-    explain_settings = dict(explain_settings or {})
+    chosen = check_methods(methods or settings.methods)
+    explain_settings = {**settings.explain, **(explain_settings or {})}  # the config file's [explain], then the caller's
     metric_options = dict(metric_options or {})
     parse_model_uri(model_uri)  # a malformed URI is an input error before any work
 
