@@ -1,7 +1,7 @@
 """Image-only processors for model families whose stock processor cannot be built here.
 
 WHY: in transformers 5.x every *video* processor needs torchvision, and torchvision's CPU wheel does
-not work next to torch 2.13 CPU (see STACK.md 1). The stock ``Qwen2VLProcessor`` (also used for
+not work next to torch 2.13 CPU (found when the project's stack was installed). The stock ``Qwen2VLProcessor`` (also used for
 Qwen2.5-VL) insists on a video processor, so it can neither be constructed nor loaded with
 ``AutoProcessor``. This subclass drops the video processor; images and text work exactly as in the
 stock class (same token expansion, same ``mm_token_type_ids``).

@@ -44,7 +44,7 @@ class ExplainSettings:
       topk [50]: length of the ranked candidate lists compared by RBO.
       rbo_p [0.9]: RBO persistence (extrapolated RBO; identical lists give 1).
       arc_weighting ["relevance_incoherence"]: context weight w_i of context token i:
-        ``relevance_incoherence``: s_i * (1 - r_i) (DESIGN.md); ``incoherence``: (1 - r_i);
+        ``relevance_incoherence``: s_i * (1 - r_i) (docs/DESIGN.md); ``incoherence``: (1 - r_i);
         ``relevance``: s_i (TAM's weighting, i.e. no ranking correlation).
       exclude_identical_context [True]: like TAM, context tokens whose text equals the explained
         token's are not interference.
@@ -65,8 +65,8 @@ class ExplainSettings:
         grid has at least ``rank_filter_min_grid_side`` tokens on its shorter side, else ``none``.
         Why: the filter denoises over 3x3 windows of tokens; on a grid of a few tokens a side one
         window spans most of the image and blurs neighbouring objects together (on the 4x4 demo
-        grid it cut TAM's pointing game from about 0.7 to 0.4, measured on a probe set kept apart
-        from the benchmark's; see the README's quality section). Real VLM grids are 16+ a side.
+        grid it cut TAM's pointing game from 0.67 to 0.38 on a probe set kept apart from the
+        quality benchmark's: benchmarks/rank_filter_decision.py). Real VLM grids are 16+ a side.
       rank_filter_min_grid_side [8]: the grid size from which ``auto`` filters.
 
     Attention baseline

@@ -1,25 +1,44 @@
-"""Everything the explainers share for one (model, image, prompt): computed once, lazily.
+"""What every explainer reads for one (model, image, prompt): computed once, lazily.
 
-Cost discipline (issue 2, item 5): every map is a product of gathered LM-head rows with hidden
-states (never the full vocabulary at vision positions); scales other than 1 cost one prompt-only
-forward each; full-vocabulary logits appear only where top-k lists are needed (answer tokens:
-from generation; prompt tokens: one row each).
+The state holds the quantities shared by several methods -- the one generation's capture, the
+inputs and prompt-only hidden states at each scale, the logit-lens map of every text record at a
+scale, the explained tokens' text scores -- and a per-explanation cache that the methods fill
+through functions defined in their own modules (``per_explanation``): MSEA's aggregation lives in
+``methods/msea.py``, ARC's rankings in ``methods/arc.py``, and each is still computed once per
+explanation however many methods use it (MSEA+ARC reuses both).
+
+Cost discipline: every map is a product of gathered LM-head rows with hidden states (never the
+full vocabulary at vision positions); scales other than 1 cost one prompt-only forward each;
+full-vocabulary logits appear only where top-k lists are needed (answer tokens: from generation;
+prompt tokens: one row each).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from functools import cached_property
+from typing import Callable, TypeVar
 
 import numpy as np
 
 from auditors.adapters.base import ModelAdapter, PreparedInput
 from auditors.capture import GenerationCapture
-from auditors.core.normalise import minmax
-from auditors.core.rank_filter import rank_gaussian_filter
-from auditors.core.rbo import rbo_many
 from auditors.settings import ExplainSettings
 from auditors.tokens import token_pieces
+
+T = TypeVar("T")
+
+
+def per_explanation(compute: Callable[["ExplainState"], T]) -> Callable[["ExplainState"], T]:
+    """Decorator: ``compute(state)`` runs at most once per explanation; later calls, from any
+    method, get the same result. The function stays in its method's module, where it is read."""
+
+    @functools.wraps(compute)
+    def shared(state: "ExplainState") -> T:
+        return state.shared(shared, compute)
+
+    return shared
 
 
 class ExplainState:
@@ -40,6 +59,7 @@ class ExplainState:
         self._prepared_at: dict[float, PreparedInput] = {1.0: prepared}
         self._vision_at: dict[float, object] = {}
         self._record_maps_at: dict[float, np.ndarray] = {}
+        self._shared: dict[Callable, object] = {}
         self.forward_seconds = 0.0  # time spent in model forwards after generation (extra scales, replays)
         special = set(getattr(processor.tokenizer, "all_special_ids", []) or [])
         prompt_pos = prepared.prompt_positions if settings.include_prompt_context else np.zeros(0, dtype=np.int64)
@@ -57,6 +77,17 @@ class ExplainState:
         self.answer_special = [int(i) in special for i in capture.generated_ids]
         pieces = (self.prompt_pieces if settings.include_prompt_context else []) + self.answer_pieces
         self.record_strings = [p.strip() for p in pieces]
+
+    # --- the per-explanation cache of method quantities -------------------------------------------
+    def shared(self, key: Callable, compute: Callable[["ExplainState"], T]) -> T:
+        """``compute(self)`` once per key (see ``per_explanation``)."""
+        if key not in self._shared:
+            self._shared[key] = compute(self)
+        return self._shared[key]  # type: ignore[return-value]
+
+    def override(self, quantity: Callable, value) -> None:
+        """Replace a ``per_explanation`` quantity before it is computed (tests and experiments)."""
+        self._shared[quantity] = value
 
     # --- logits through gathered rows -------------------------------------------------------------
     def rows(self, ids):
@@ -82,6 +113,7 @@ class ExplainState:
     # --- scales -----------------------------------------------------------------------------------
     @cached_property
     def scales(self) -> tuple[float, ...]:
+        """MSEA's scales for this input (``ExplainSettings.resolve_scales``), 1.0 first."""
         return self.settings.resolve_scales(self.grid_shape, self.adapter.fixed_canvas)
 
     @cached_property
@@ -111,8 +143,17 @@ class ExplainState:
             self.forward_seconds += time.perf_counter() - t0
         return self._vision_at[scale]
 
+    def provide_hidden(self, scale: float, hidden) -> None:
+        """Hand in the prompt's hidden states at ``scale`` computed elsewhere (a batched forward over
+        several probes), so ``hidden_at`` does not run the model for this probe alone."""
+        if scale == 1.0:
+            raise ValueError("scale 1's hidden states come from the generation")
+        self._vision_at[scale] = hidden.float()
+
     def record_maps_at(self, scale: float) -> np.ndarray:
-        """Logit-lens maps of every text record (own class) at ``scale``: [N, h_s, w_s] float32, >= 0."""
+        """Logit-lens maps of every text record (own class) at ``scale``: [N, h_s, w_s] float32, >= 0.
+
+        Every method starts from these: A_j = max(0, W[c_j] . h_L[vision]) for record j."""
         if scale not in self._record_maps_at:
             prepared = self.prepared_at(scale)
             hidden = self.hidden_at(scale)[prepared.vision_positions]
@@ -120,7 +161,7 @@ class ExplainState:
             self._record_maps_at[scale] = maps.reshape(len(self.record_ids), *prepared.grid_shape)
         return self._record_maps_at[scale]
 
-    # --- text scores and rankings -----------------------------------------------------------------
+    # --- text scores ------------------------------------------------------------------------------
     @cached_property
     def explained_text_scores(self) -> np.ndarray:
         """[n_generated, N-1]: logit of each generated token's class at every text record's position
@@ -128,87 +169,3 @@ class ExplainState:
         positions = self.record_positions[:-1]
         ids = self.capture.generated_ids
         return self.class_logits(ids, self.capture.hidden[positions])
-
-    @cached_property
-    def record_topk(self) -> np.ndarray:
-        """[N, k]: top-k ids of the distribution that predicted each text record."""
-        import torch
-
-        k = min(self.settings.topk, self.weight.shape[0])
-        parts = []
-        if self.n_prompt:  # generation projected only the last prompt position: one more head pass
-            logits = self.full_logits(self.capture.hidden[self.prompt_positions - 1])
-            parts.append(torch.topk(logits, k, dim=-1).indices)
-        parts.append(torch.topk(self.capture.step_logits, k, dim=-1).indices)
-        return torch.cat(parts).cpu().numpy()
-
-    # --- MSEA aggregation -------------------------------------------------------------------------
-    def _to_original_grid(self, maps: np.ndarray, scale: float) -> np.ndarray:
-        import cv2
-
-        if scale == 1.0:
-            return maps
-        src = self.prepared_at(scale).content_box
-        dst = self.prepared.content_box
-        x0, y0, x1, y1 = src
-        out = np.zeros((maps.shape[0], *self.grid_shape), dtype=np.float32)
-        flag = cv2.INTER_LINEAR if self.settings.resize_interpolation == "bilinear" else cv2.INTER_NEAREST
-        for i, m in enumerate(maps):
-            crop = np.ascontiguousarray(m[y0:y1, x0:x1], dtype=np.float32)
-            out[i, dst[1]:dst[3], dst[0]:dst[2]] = cv2.resize(crop, (dst[2] - dst[0], dst[3] - dst[1]),
-                                                             interpolation=flag)
-        return np.maximum(out, 0.0)
-
-    def alignment_weights(self) -> np.ndarray:
-        """[n_scales, N] RBO of each record's top-k list at each scale with the original scale's."""
-        import torch
-
-        weights = np.ones((len(self.scales), len(self.record_ids)))
-        if not self.settings.align_scales:
-            return weights
-        from auditors.replay import teacher_forced_logits
-
-        k = self.record_topk.shape[1]
-        for si, scale in enumerate(self.scales):
-            if scale == 1.0:
-                continue
-            prepared = self.prepared_at(scale)
-            t0 = time.perf_counter()
-            logits = teacher_forced_logits(self.model, self.adapter, prepared, self.capture.generated_ids)
-            self.forward_seconds += time.perf_counter() - t0
-            lists = [torch.topk(logits, k, dim=-1).indices.cpu().numpy()]
-            if self.n_prompt:
-                hidden = self.hidden_at(scale)
-                prompt_logits = self.full_logits(hidden[prepared.prompt_positions - 1])
-                lists.insert(0, torch.topk(prompt_logits, k, dim=-1).indices.cpu().numpy())
-            topk_s = np.concatenate(lists)
-            weights[si] = [rbo_many(self.record_topk[j], topk_s[j: j + 1], self.settings.rbo_p)[0]
-                           for j in range(len(self.record_ids))]
-        return weights
-
-    @cached_property
-    def aggregated_record_maps(self) -> np.ndarray:
-        """MSEA: every record's map averaged over scales on the original grid, [N, h, w] float32."""
-        mode = self.settings.per_scale_normalisation
-        per_scale_rgf = self.rank_filter == "per_scale"
-        original = self.record_maps_at(1.0)
-        if per_scale_rgf:
-            original = np.nan_to_num(np.stack([rank_gaussian_filter(m) for m in original]))
-        reference_max = original.reshape(len(original), -1).max(axis=1)
-        weights = self.alignment_weights()
-        total = np.zeros_like(original, dtype=np.float64)
-        for si, scale in enumerate(self.scales):
-            maps = self.record_maps_at(scale)
-            if per_scale_rgf:
-                maps = np.nan_to_num(np.stack([rank_gaussian_filter(m) for m in maps]))
-            maps = self._to_original_grid(maps, scale).astype(np.float64)
-            if mode == "match_original_max":
-                peak = maps.reshape(len(maps), -1).max(axis=1)
-                factor = np.divide(reference_max, peak, out=np.zeros_like(peak, dtype=np.float64), where=peak > 0)
-                maps = maps * factor[:, None, None]
-            elif mode == "minmax":
-                maps = np.stack([minmax(m) for m in maps])
-            total += weights[si][:, None, None] * maps
-        norm = weights.sum(axis=0)
-        norm = np.where(norm > 0, norm, 1.0)
-        return (total / norm[:, None, None]).astype(np.float32)

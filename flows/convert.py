@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from comparison.words import normalize_word
 from storage.records import (
     GenerationRecord,
     MetricRecord,
@@ -73,39 +72,6 @@ def probe_set_records(probe_set: Any) -> tuple[ProbeSetRecord, list[ProbeRecord]
     return record, probes
 
 
-def _cell_fractions(mask: np.ndarray, grid_shape: tuple[int, int], content_box: tuple[int, int, int, int] | None) -> np.ndarray:
-    """Share of each vision-grid cell covered by a pixel mask (area averaging).
-
-    The mask covers the image; the image covers `content_box` of the grid (the whole grid except
-    for padded fixed-canvas models).
-    """
-    from PIL import Image
-
-    grid_h, grid_w = grid_shape
-    x0, y0, x1, y1 = content_box if content_box else (0, 0, grid_w, grid_h)
-    box_w, box_h = max(1, x1 - x0), max(1, y1 - y0)
-    pixels = Image.fromarray((np.asarray(mask, dtype=bool) * 255).astype(np.uint8))
-    cells = np.asarray(pixels.resize((box_w, box_h), Image.Resampling.BOX), dtype=np.float32) / 255.0
-    fractions = np.zeros(grid_shape, dtype=np.float32)
-    fractions[y0 : y0 + box_h, x0 : x0 + box_w] = cells[: grid_h - y0, : grid_w - x0]
-    return fractions
-
-
-def _token_objects(explanation: "Explanation", probe: Any) -> dict[int, int]:
-    """Generated-token index -> index of the probe object whose words include the token's word."""
-    word_to_object: dict[str, int] = {}
-    for index, obj in enumerate(probe.objects or ()):
-        for word in obj.words:
-            word_to_object.setdefault(normalize_word(word), index)
-    mapping: dict[int, int] = {}
-    for token_index, word_number in enumerate(explanation.word_index):
-        if 0 <= word_number < len(explanation.words):
-            obj = word_to_object.get(normalize_word(explanation.words[word_number]))
-            if obj is not None:
-                mapping[token_index] = obj
-    return mapping
-
-
 def explanation_to_probe_result(
     explanation: "Explanation",
     probe: Any,
@@ -125,12 +91,6 @@ def explanation_to_probe_result(
         tokens=tuple(explanation.tokens),
         word_index=tuple(int(w) for w in explanation.word_index),
     )
-    grid = tuple(int(v) for v in explanation.grid_shape)
-    token_objects = _token_objects(explanation, probe)
-    object_cells: dict[int, np.ndarray] = {}
-    for obj in set(token_objects.values()):
-        if getattr(probe.objects[obj], "mask_path", None):
-            object_cells[obj] = _cell_fractions(probe.load_mask(obj), grid, explanation.content_box)
     wanted = list(methods) if methods is not None else list(explanation.maps)
     maps: list[TokenMapRecord] = []
     for method in wanted:
@@ -138,11 +98,6 @@ def explanation_to_probe_result(
         for token_index in range(stack.shape[0]):
             values = stack[token_index]
             peak = np.unravel_index(int(np.argmax(values)), values.shape) if values.size else None
-            mass_in_mask = None
-            cells = object_cells.get(token_objects.get(token_index, -1))
-            if cells is not None and cells.shape == values.shape:
-                total = float(np.clip(values, 0, None).sum())
-                mass_in_mask = float((np.clip(values, 0, None) * cells).sum() / total) if total > 0 else 0.0
             maps.append(
                 TokenMapRecord(
                     probe_key=str(probe.id),
@@ -152,7 +107,6 @@ def explanation_to_probe_result(
                     method=method,
                     map=values,
                     peak=(int(peak[0]), int(peak[1])) if peak is not None and len(peak) == 2 else None,
-                    mass_in_mask=mass_in_mask,
                 )
             )
     metrics = [

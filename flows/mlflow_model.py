@@ -1,8 +1,8 @@
 """The MLflow pyfunc wrapper that carries a saved Hugging Face vision-language model folder.
 
 Why pyfunc and not MLflow's transformers flavor: the flavor cannot log a vision-language processor
-with transformers 5 (it tries to build a pipeline and fails to guess the processor, see
-shared/STACK.md §2b). A `PythonModel` whose only artifact is the `save_pretrained` folder logs and
+with transformers 5 (it tries to build a pipeline and fails to guess the processor, measured
+with MLflow 3.17). A `PythonModel` whose only artifact is the `save_pretrained` folder logs and
 registers every family we support, keeps the registry the source of truth, and lets `mlflow ui`
 show the versions. The audit itself never goes through `predict`: it downloads the artifact folder
 and calls `auditors.load_pretrained` (safetensors only, no remote code). `predict` exists so that a

@@ -1,6 +1,6 @@
 """Regression statistics: is the candidate's explanation quality worse than the baseline's?
 
-Method (DESIGN.md section 8). Every per-probe metric value is paired by (method, metric, probe,
+Method (docs/DESIGN.md section 8). Every per-probe metric value is paired by (method, metric, probe,
 word) across the two runs; delta = candidate - baseline. The mean delta gets a 95% bootstrap CI
 that resamples PROBES, not words or tokens (words of one caption are not independent, see
 `comparison.bootstrap`). With a tolerance per metric:
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
@@ -38,6 +38,7 @@ from storage.records import (
     MetricRecord,
     TokenMapRecord,
     Verdict,
+    VerdictRecord,
 )
 
 DRIFT_SPEARMAN = "map_drift_spearman"
@@ -183,7 +184,7 @@ class RegressionVerdict:
         return self.verdict == "fail"
 
     def comparison_records(self) -> list[ComparisonRecord]:
-        """Rows for `AuditRepository.add_comparisons` (drift rows store the similarity as
+        """Comparison records of the stored verdict (drift rows store the similarity as
         `delta` and the minimum as `tolerance`; `reports.verdict.is_drift_metric` tells them)."""
         return [
             ComparisonRecord(
@@ -523,7 +524,7 @@ def compare_stored_runs(
     *,
     store: bool = True,
 ) -> RegressionVerdict:
-    """Load both runs from an `AuditRepository`, compare them, and store the comparisons."""
+    """Load both runs from an `AuditRepository`, compare them, and store the verdict with its comparisons."""
     runs = []
     for run_id in (candidate_run_id, baseline_run_id):
         runs.append(
@@ -534,7 +535,19 @@ def compare_stored_runs(
                 generations=list(repo.get_generations(run_id)),
             )
         )
+    config = config or RegressionConfig()
     verdict = compare_runs(runs[0], runs[1], config)
     if store:
-        repo.add_comparisons(verdict.comparison_records())
+        repo.add_verdict(
+            VerdictRecord(
+                candidate_run_id=candidate_run_id,
+                baseline_run_id=baseline_run_id,
+                verdict=verdict.verdict,
+                headline=verdict.reasons[0],
+                reasons=verdict.reasons,
+                settings=asdict(config),
+                result={},
+                comparisons=tuple(verdict.comparison_records()),
+            )
+        )
     return verdict

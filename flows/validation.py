@@ -2,7 +2,7 @@
 
 Two suites, both run in an ephemeral GX context (nothing written to disk):
 
-- `probe_manifest`: a probe set folder (DESIGN.md §6) before an audit starts: manifest fields,
+- `probe_manifest`: a probe set folder (docs/DESIGN.md §6) before an audit starts: manifest fields,
   unique ids, every image and mask exists and stays inside the folder, each mask has its image's
   size. Why GX and not only `auditors.probes.validate_probe_set`: the same declarative suite is
   what a data team reviews and extends, and its result lists each failing expectation by name.

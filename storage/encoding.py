@@ -8,7 +8,7 @@ byte (the rest of the mantissa: close to noise). Only the high-byte plane goes t
 the low-byte plane is appended raw, because compressing noise gains nothing and costs most of the
 time (measured: same size at 16x16, 3x faster). Run-length strategy: no string matching (useless
 on small noisy inputs), but runs of zeros still collapse. Measured on smooth-blob maps, header
-included: ~1.70 bytes/cell at 16x16 and ~1.61 at 32x32 (benchmarks/storage.py).
+included: ~1.70 bytes/cell at 16x16 and ~1.61 at 32x32 (benchmarks/storage_throughput.py).
 
 Blob layout, self-describing so a blob can be decoded without its row:
 

@@ -51,6 +51,7 @@ _OWN_TABLES = frozenset(
         "generations",
         "token_attributions",
         "metrics",
+        "verdicts",
         "comparisons",
         "alerts",
     }

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 ORM models: the tables of DESIGN.md section 7.
+"""SQLAlchemy 2 ORM models: the tables of docs/DESIGN.md section 7.
 
 Why these keys: a run is identified by (model version, probe set, config hash), and everything a
 probe produces in a run is keyed by (run, probe) so that unique constraints, not application
@@ -79,7 +79,7 @@ class ProbeSet(Base):
 
 
 class Probe(Base):
-    """One probe (image path, prompt, object words) of a probe set."""
+    """One probe (image path, prompt, object words, thumbnail) of a probe set."""
 
     __tablename__ = "probes"
     __table_args__ = (UniqueConstraint("probe_set_id", "probe_key"),)
@@ -90,6 +90,7 @@ class Probe(Base):
     image_path: Mapped[str] = mapped_column(Text)
     prompt: Mapped[str] = mapped_column(Text)
     object_words: Mapped[list[Any]] = mapped_column(default=list)
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)  # small PNG/JPEG for reports
 
 
 class AuditRun(Base):
@@ -152,7 +153,6 @@ class TokenAttribution(Base):
     grid_cols: Mapped[int] = mapped_column(SmallInteger)
     peak_row: Mapped[int | None] = mapped_column(SmallInteger)
     peak_col: Mapped[int | None] = mapped_column(SmallInteger)
-    mass_in_mask: Mapped[float | None] = mapped_column(Float)
     map_data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -187,13 +187,40 @@ Index(
 )
 
 
-class Comparison(Base):
-    """Candidate-minus-baseline delta of one metric for one method, with its CI and verdict."""
+class Verdict(Base):
+    """The judgement of a candidate run against a baseline run, stored as it was made.
 
-    __tablename__ = "comparisons"
-    __table_args__ = (UniqueConstraint("candidate_run_id", "baseline_run_id", "method", "metric"),)
+    (candidate, baseline, settings hash) is unique: the same pair judged under the same settings
+    is one verdict; other settings make another. `result` carries its own type id and version.
+    """
+
+    __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("candidate_run_id", "baseline_run_id", "settings_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_run_id: Mapped[int] = mapped_column(ForeignKey("audit_runs.id", ondelete="CASCADE"))
+    baseline_run_id: Mapped[int] = mapped_column(ForeignKey("audit_runs.id", ondelete="CASCADE"))
+    verdict: Mapped[str] = mapped_column(String(8))
+    headline: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Comparison(Base):
+    """Candidate-minus-baseline delta of one metric for one method, with its CI and verdict.
+
+    Each belongs to one verdict; the run ids repeat the verdict's so a run's comparisons are
+    found by one indexed column.
+    """
+
+    __tablename__ = "comparisons"
+    __table_args__ = (UniqueConstraint("verdict_id", "method", "metric"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verdict_id: Mapped[int] = mapped_column(ForeignKey("verdicts.id", ondelete="CASCADE"))
     candidate_run_id: Mapped[int] = mapped_column(ForeignKey("audit_runs.id", ondelete="CASCADE"), index=True)
     baseline_run_id: Mapped[int] = mapped_column(ForeignKey("audit_runs.id", ondelete="CASCADE"))
     method: Mapped[str] = mapped_column(String(32))

@@ -50,13 +50,19 @@ class ProbeSetRecord:
 
 @dataclass(frozen=True)
 class ProbeRecord:
-    """One probe of a probe set (the image itself stays in the probe folder)."""
+    """One probe of a probe set.
+
+    The full image stays in the probe folder; `thumbnail` is a small copy (an encoded PNG or JPEG,
+    at most 256 px a side, prepared by the caller) so that a report can be rebuilt from the
+    database alone, without the folder.
+    """
 
     probe_key: str  # the probe's id in probes.jsonl, e.g. "p001"
     image_path: str  # relative to the probe set folder
     prompt: str
     object_words: tuple[tuple[str, ...], ...] = ()  # one tuple of words per object with a mask
     id: int | None = None
+    thumbnail: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,7 @@ class TokenMapRecord:
     """One attribution map: one token of one probe's answer, by one method.
 
     `map` is a 2-D float array over the vision-token grid (stored as float16).
-    `peak` is the (row, col) of the largest cell; `mass_in_mask` the share of the map's positive
-    mass inside the ground-truth mask of the object the token names (None without a mask).
+    `peak` is the (row, col) of the largest cell (computed by storage when not given).
     """
 
     probe_key: str
@@ -110,7 +115,6 @@ class TokenMapRecord:
     method: str
     map: np.ndarray
     peak: tuple[int, int] | None = None
-    mass_in_mask: float | None = None
 
     @property
     def grid_shape(self) -> tuple[int, int]:
@@ -145,7 +149,10 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class ComparisonRecord:
-    """Candidate-minus-baseline delta of one metric for one method, with its bootstrap CI."""
+    """Candidate-minus-baseline delta of one metric for one method, with its bootstrap CI.
+
+    Stored only as part of a `VerdictRecord` (`AuditRepository.add_verdict`).
+    """
 
     candidate_run_id: int
     baseline_run_id: int
@@ -159,6 +166,7 @@ class ComparisonRecord:
     verdict: Verdict
     id: int | None = None
     created_at: datetime | None = None
+    verdict_id: int | None = None  # the stored verdict this comparison belongs to (set by storage)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 The reference (xmed-lab/TAM) explains, in this order: every user-prompt token (round 0), then
 one record for the last input token, then every generated token from the second on. Two quirks of
 the reference are kept here on purpose, because this function exists to reproduce it bit for bit
-(see shared/fixtures/tam_reference/README.md):
+(see tests/auditors/fixtures/tam_reference/README.md):
 
 * record 0 uses the argmax class at the first prompt position, not the first prompt token's id;
 * the round-0 record after the prompt uses the last *input* token's id, not generated token 0's,

@@ -1,7 +1,7 @@
 """How good is a demo model: captions, and whether its logit-lens maps point at the named object.
 
 Why the controls: a naive pointing score is inflated by saliency (saturated objects give extreme
-projections even in an untrained model, SPIKE-tiny-vlm.md). So beside the pointing game of the right word
+projections even in an untrained model, docs/tiny-vlm-experiments.md). So beside the pointing game of the right word
 we always report the *wrong-word control* (the map of another word of the same kind, preferably one that
 names a different object of the same scene, scored on this object's mask), the untrained model's score and
 chance (the fraction of grid cells that the mask touches). The shortcut check counts how often a colour

@@ -1,6 +1,6 @@
 """Config and construction of the demo model: the real ``Qwen2_5_VLForConditionalGeneration``, tiny.
 
-Why these numbers (measured in shared/SPIKE-tiny-vlm.md): 112-px images give a 4x4 grid of merged vision
+Why these numbers (measured in docs/tiny-vlm-experiments.md): 112-px images give a 4x4 grid of merged vision
 tokens, cheap enough to train on one CPU core; Qwen2.5-VL's windowed vision attention (windows of 2x2
 merged tokens, last block full attention) is what made shapes learnable in minutes; the text model is
 3 layers of width 128 with the input embeddings tied to the output head (so a logit-lens map of a word is

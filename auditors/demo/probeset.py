@@ -1,4 +1,4 @@
-"""The default probe set: held-out demo scenes with ground-truth masks, in the DESIGN.md section 6 format.
+"""The default probe set: held-out demo scenes with ground-truth masks, in the docs/DESIGN.md section 6 format.
 
 Why cue-present scenes: the default audit compares the ``clean`` and ``shortcut`` versions, and both must
 caption the probes equally well so that only the explanations tell them apart; the shortcut version was

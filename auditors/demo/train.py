@@ -1,6 +1,6 @@
 """The training recipe of the demo model (``mllm-audit train-demo`` wraps ``train_demo``).
 
-Why staged, LLaVA-style (lessons measured in shared/SPIKE-tiny-vlm.md; the numbers of this recipe are in
+Why staged, LLaVA-style (lessons measured in docs/tiny-vlm-experiments.md; the numbers of this recipe are in
 auditors/demo/MODEL_CARD.md):
 
 * **Stage 0, text model alone** (vision tower unused, frozen). Input: the exact chat prompt, but the 16

@@ -18,7 +18,7 @@ class AttentionBaseline(Explainer):
     name = "attention"
     summary = "attention of the predicting position to vision tokens (last layers, heads averaged)"
 
-    def explain(self, state) -> np.ndarray:
+    def attribute(self, state) -> np.ndarray:
         import torch
 
         model, settings = state.model, state.settings

@@ -1,7 +1,9 @@
-"""The explainer interface and its registry (one class per method, Captum-like).
+"""The explainer interface and its registry (one class per method behind one verb, as Captum does).
 
-An explainer turns the shared ``ExplainState`` into one map per generated token over the
-original-scale vision grid: float32 ``[n_generated, h, w]``, finite and non-negative.
+An explainer's ``attribute`` turns the shared ``ExplainState`` into one map per generated token
+over the original-scale vision grid: float32 ``[n_generated, h, w]``, finite and non-negative.
+Each method's algorithm is in its own module; quantities several methods need are computed once
+per explanation (``auditors.state.per_explanation``). Users call ``auditors.explain``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,13 @@ class Explainer(ABC):
     summary: ClassVar[str] = ""
 
     @abstractmethod
-    def explain(self, state) -> np.ndarray:
+    def attribute(self, state) -> np.ndarray:
         """Maps ``[n_generated, h, w]`` float32 for the generated tokens."""
+
+    def needs_rankings(self, settings) -> bool:
+        """Whether this method reads the prompt tokens' top-k rankings (``methods.arc.record_topk``):
+        generation then projects them along with its own LM-head calls, which is cheaper."""
+        return False
 
     def needed_scales(self, state) -> tuple[float, ...]:
         """Scales whose inputs this method needs (validated before any work is kept)."""

@@ -2,10 +2,10 @@
 
 For generated token t (record e = n_prompt + t) the context is every earlier text record j
 (optionally except those with the same text). With s_j = max(0, logit of c_t at record j's
-position) the weights are TAM's ``s_j`` or ARC's ``s_j (1 - r_j)`` (r_j: RBO of the top-k lists
-of the distributions that predicted t and j), normalised by their sum + 1e-8. Then
-I = sum w_j A_j, alpha by least squares, map = max(0, A_e - alpha I), joint min-max with the text
-scores of all earlier records, and the rank Gaussian filter.
+position) a method's ``Weighting`` gives the unnormalised weights -- TAM's ``s_j``
+(``methods/tam.py``) or ARC's ``s_j (1 - r_j)`` (``methods/arc.py``) -- normalised here by their
+sum + 1e-8. Then I = sum w_j A_j, alpha by least squares, map = max(0, A_e - alpha I), joint
+min-max with the text scores of all earlier records, and the rank Gaussian filter.
 """
 
 from __future__ import annotations
@@ -17,31 +17,9 @@ import numpy as np
 from auditors.core.eci import remove_interference
 from auditors.core.normalise import joint_minmax, minmax
 from auditors.core.rank_filter import rank_gaussian_filter
-from auditors.core.rbo import rbo_many
 
 Weighting = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 """(explained record e, context indices, relevance s_j) -> unnormalised weights."""
-
-
-def tam_weighting(e: int, context: np.ndarray, relevance: np.ndarray) -> np.ndarray:
-    return relevance
-
-
-def arc_weighting(state, variant: str) -> Weighting:
-    topk = state.record_topk
-    p = state.settings.rbo_p
-
-    def weights(e: int, context: np.ndarray, relevance: np.ndarray) -> np.ndarray:
-        if len(context) == 0:
-            return relevance
-        incoherence = 1.0 - rbo_many(topk[e], topk[context], p)
-        if variant == "incoherence":
-            return incoherence.astype(np.float32)
-        if variant == "relevance":
-            return relevance
-        return (relevance * incoherence).astype(np.float32)
-
-    return weights
 
 
 def remove_context(record_maps: np.ndarray, state, weighting: Weighting, rank_filter: bool = True) -> np.ndarray:

@@ -16,5 +16,5 @@ class LogitLens(Explainer):
     name = "logit_lens"
     summary = "raw logit-lens activation of each token's class at each vision token"
 
-    def explain(self, state) -> np.ndarray:
+    def attribute(self, state) -> np.ndarray:
         return finalise(state.record_maps_at(1.0)[state.n_prompt:])

@@ -3,7 +3,8 @@
 Modes (``ExplainSettings.tam_mode``):
 * ``corrected`` (default): every generated token, token 0 included, is explained with its own class;
   context = the prompt's tokens and earlier answer tokens with different text; weights
-  s_j / sum s; output = rank-filtered joint-normalised map in [0, 1] (float, not truncated).
+  s_j / sum s (``tam_weighting``), removed by ECI (``methods/context_removal.py``); output =
+  rank-filtered joint-normalised map in [0, 1] (float, not truncated).
 * ``reference``: the reference implementation bit for bit (auditors/core/tam_reference.py), its
   quirks included: generated token 0 gets the map of the first prompt position's argmax class, and
   maps are the reference's uint8 values / 255.
@@ -16,14 +17,19 @@ import numpy as np
 from auditors.core.tam_reference import tam_reference_trace
 from auditors.errors import AuditorError
 from auditors.methods.base import Explainer, finalise
-from auditors.methods.context_removal import remove_context, tam_weighting
+from auditors.methods.context_removal import remove_context
+
+
+def tam_weighting(e: int, context: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+    """TAM's context weights: the relevance s_j = max(0, logit of c_t at j) itself."""
+    return relevance
 
 
 class TokenActivationMap(Explainer):
     name = "tam"
     summary = "Token Activation Map: logit lens minus estimated causal interference of context, rank-filtered"
 
-    def explain(self, state) -> np.ndarray:
+    def attribute(self, state) -> np.ndarray:
         if state.settings.tam_mode == "reference":
             return finalise(reference_maps(state))
         rank_filter = state.rank_filter != "none"

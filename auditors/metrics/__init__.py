@@ -1,4 +1,4 @@
-"""Explanation-quality metrics (DESIGN.md section 4): one small class per metric, in a registry.
+"""Explanation-quality metrics (docs/DESIGN.md section 4): one small class per metric, in a registry.
 
 `score_explanation(explanation, probe)` scores one explanation; `compare_explanations(a, b)` gives
 map drift and the randomisation sanity check; `aggregate_values(values)` pools over a probe set.

@@ -1,4 +1,4 @@
-"""Probe sets (DESIGN.md section 6): the folder format, its loader and validator, writers and importers.
+"""Probe sets (docs/DESIGN.md section 6): the folder format, its loader and validator, writers and importers.
 
 A probe set is a folder with `probeset.yaml` (name, version, description, default_prompt) and
 `probes.jsonl` (one probe a line: id, image, optional prompt, optional objects with words and mask,

@@ -1,4 +1,4 @@
-"""Typed probe-set objects (DESIGN.md section 6): what the loader returns and every consumer reads.
+"""Typed probe-set objects (docs/DESIGN.md section 6): what the loader returns and every consumer reads.
 
 Why dataclasses with paths rather than loaded pixels: a probe set can hold hundreds of images, and
 most consumers (storage, drift metrics) never need the pixels; images and masks are read on demand.

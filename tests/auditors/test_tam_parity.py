@@ -1,7 +1,7 @@
 """Parity of the TAM building blocks and pipeline with the reference implementation's outputs.
 
-The fixture folder comes from ``MLLM_AUDIT_TAM_FIXTURES`` (default: ``<repo>/../shared/fixtures/
-tam_reference``). Every case is discovered from ``fixtures.json`` by its ``kind``, so any folder in
+The fixture folder is ``tests/auditors/fixtures/tam_reference`` (``MLLM_AUDIT_TAM_FIXTURES`` overrides
+it). Every case is discovered from ``fixtures.json`` by its ``kind``, so any folder in
 that format works whatever its case names and shapes. A missing folder FAILS (it is the contract
 that proves the TAM mode reproduces the reference). Tolerances follow the fixtures' README.
 """
@@ -9,9 +9,7 @@ that proves the TAM mode reproduces the reference). Tolerances follow the fixtur
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,14 +17,9 @@ import pytest
 from auditors.core import least_squares_scale, rank_gaussian_filter
 from auditors.core.normalise import joint_minmax, to_uint8_truncated
 from auditors.core.tam_reference import tam_reference_trace
+from tests.auditors.tam_fixtures import tam_fixture_dir as fixture_dir
 
-REPO = Path(__file__).resolve().parents[2]
 OUR_KINDS = ("tam_pipeline", "rank_gaussian_filter", "least_squares_scalar", "joint_normalise_rgf_uint8")
-
-
-def fixture_dir() -> Path:
-    env = os.environ.get("MLLM_AUDIT_TAM_FIXTURES")
-    return Path(env) if env else (REPO.parent / "shared" / "fixtures" / "tam_reference")
 
 
 def _discover() -> list:

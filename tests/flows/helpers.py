@@ -16,7 +16,7 @@ from storage.records import GenerationRecord, MetricRecord, ProbeResult, TokenMa
 
 
 def write_probe_set(root: Path, n: int = 3, size: tuple[int, int] = (56, 56), name: str = "tiny") -> Path:
-    """A valid DESIGN.md §6 probe set: n probes, one object with a mask each."""
+    """A valid docs/DESIGN.md §6 probe set: n probes, one object with a mask each."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "images").mkdir(exist_ok=True)
     (root / "masks").mkdir(exist_ok=True)

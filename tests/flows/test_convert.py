@@ -1,4 +1,4 @@
-"""Explanation -> storage records: every map kept, peaks and mass in mask computed correctly."""
+"""Explanation -> storage records: every map kept with its peak; masks are left to scoring."""
 
 from __future__ import annotations
 
@@ -20,25 +20,30 @@ class _Value:
 
 def _explanation(grid=(4, 4)) -> Explanation:
     tam = np.zeros((3, *grid), np.float32)
-    tam[0, 0, 0] = 1.0  # "red": all mass in the top-left cell (inside the mask's top-left quarter)
-    tam[1, 3, 3] = 2.0  # "circle": all mass bottom-right, outside the mask
-    tam[2] = 0.5
+    tam[0, 0, 0] = 1.0  # "red": peak top-left
+    tam[1, 3, 3] = 2.0  # "circle": peak bottom-right
+    tam[2] = 0.5  # flat: the first cell is the peak
     return Explanation(prompt="Describe the image.", answer="red circle", token_ids=[5, 6, 1],
                        tokens=["red", "circle", "<eos>"], word_index=[0, 1, -1], words=["red", "circle"],
                        grid_shape=grid, image_size=(56, 56), maps={"tam": tam, "attention": tam + 1})
 
 
-def test_records_of_one_probe(tmp_path):
+def test_records_of_one_probe(tmp_path, monkeypatch):
     probe_set = load_probe_set(write_probe_set(tmp_path / "set", n=1))
     probe = probe_set.probes[0]
+    assert probe.objects and probe.objects[0].mask_path  # a probe with a mask: conversion must not read it
+
+    def read_twice(*_args, **_kwargs):
+        raise AssertionError("conversion read a mask: masks are read once per probe, by scoring")
+
+    monkeypatch.setattr(type(probe), "load_mask", read_twice)
     result = explanation_to_probe_result(_explanation(), probe, [_Value("tam", "obj_iou", 0.25, "red")], ["tam"])
     assert result.probe_key == "p000" and result.generation.text == "red circle"
     assert result.generation.word_index == (0, 1, -1)
     assert [(m.method, m.token_index) for m in result.maps] == [("tam", 0), ("tam", 1), ("tam", 2)]
     red, circle, eos = result.maps
-    assert red.peak == (0, 0) and circle.peak == (3, 3)
-    assert red.mass_in_mask == 1.0 and circle.mass_in_mask == 0.0
-    assert eos.mass_in_mask is None  # EOS names no object
+    assert red.peak == (0, 0) and circle.peak == (3, 3) and eos.peak == (0, 0)
+    assert eos.token_text == "<eos>" and eos.word_index == -1
     assert result.metrics[0].probe_key == "p000" and result.metrics[0].word == "red"
     assert result.metrics[0].metric_version == "2"
 

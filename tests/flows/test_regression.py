@@ -274,6 +274,9 @@ def test_compare_stored_runs_reads_and_stores_through_the_repository(tmp_path):
         runs[version] = run.id
     verdict = compare_stored_runs(repo, runs["2"], runs["1"])
     assert verdict.verdict == "fail"
+    (stored_verdict,) = repo.get_verdicts(runs["2"])
+    assert (stored_verdict.verdict, stored_verdict.reasons) == ("fail", verdict.reasons)
+    assert stored_verdict.settings["default_tolerance"] == 0.05 and stored_verdict.baseline_run_id == runs["1"]
     stored = repo.get_comparisons(runs["2"])
     assert {(c.method, c.metric, c.verdict) for c in stored} >= {
         ("tam", "obj_iou", "fail"), ("tam", DRIFT_SPEARMAN, "fail")}

@@ -182,10 +182,12 @@ def test_load_report_data_from_repository(tmp_path):
         repo.set_aggregate_metrics(run.id, [m for m in metrics if m.probe_key is None])
         repo.finish_run(run.id, "completed", {"explain": 1.0})
         run_ids[side] = run.id
-    repo.add_comparisons([dataclasses.replace(c, candidate_run_id=run_ids["cand"],
-                                              baseline_run_id=run_ids["base"])
-                          for c in src.comparisons])
-    from storage.records import AlertRecord
+    from storage.records import AlertRecord, VerdictRecord
+
+    repo.add_verdict(VerdictRecord(
+        run_ids["cand"], run_ids["base"], "fail", "stored reason <one>", ("stored reason <one>",), {"seed": 0},
+        comparisons=tuple(dataclasses.replace(c, candidate_run_id=run_ids["cand"], baseline_run_id=run_ids["base"])
+                          for c in src.comparisons)))
 
     repo.add_alert(AlertRecord(run_ids["cand"], "fail", "FAIL", ("cli",),
                                {"reasons": ["stored reason <one>"]}))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.storage.factories import METHODS, model_version, probe_set
+
 PG_ENV = "MLLM_AUDIT_TEST_PG_URL"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,3 +75,21 @@ def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     return env
+
+
+@pytest.fixture
+def repo(db_url: str):
+    """An `AuditRepository` on the empty database of `db_url` (both backends)."""
+    from storage.repository import AuditRepository
+
+    with AuditRepository(db_url) as repository:
+        yield repository
+
+
+@pytest.fixture
+def run(repo):
+    """A running audit of `demo-captioner` v1 on five probes."""
+    mv = repo.get_or_create_model_version(model_version())
+    record, probes = probe_set(5)
+    ps = repo.get_or_create_probe_set(record, probes)
+    return repo.start_run(mv.id, ps.id, {"methods": list(METHODS), "seed": 0}, {"torch": "2.13.0"}, "abc123")

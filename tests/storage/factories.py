@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import numpy as np
 
 from storage.records import (
@@ -69,7 +71,6 @@ def probe_result(
             word_index=word_index[t],
             method=method,
             map=rng.random(grid).astype(np.float32),
-            mass_in_mask=float(rng.random()) if t == 0 else None,
         )
         for method in methods
         for t in range(n_tokens)
@@ -83,3 +84,8 @@ def probe_result(
         )
     ]
     return ProbeResult(probe_key=probe_key, generation=generation, maps=maps, metrics=metrics)
+
+
+def is_aware_utc(value: datetime | None) -> bool:
+    """True for a timezone-aware datetime in UTC (what storage promises for every timestamp)."""
+    return value is not None and value.tzinfo is not None and value.utcoffset() == timedelta(0)

@@ -23,6 +23,7 @@ ALL_TABLES = {
     "generations",
     "token_attributions",
     "metrics",
+    "verdicts",
     "comparisons",
     "alerts",
 }

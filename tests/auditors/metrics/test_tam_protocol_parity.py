@@ -1,13 +1,12 @@
 """Parity of the TAM evaluation pieces with the reference fixtures (`eval_metrics` cases).
 
-The fixture folder comes from MLLM_AUDIT_TAM_FIXTURES, else `<repo>/../shared/fixtures/tam_reference`.
+The fixture folder is `tests/auditors/fixtures/tam_reference` (MLLM_AUDIT_TAM_FIXTURES overrides it).
 A missing folder is a failure, not a skip: without it the protocol is untested.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,11 @@ from auditors.metrics.tam_protocol import (
     pool,
     resize_to_mask,
 )
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.auditors.tam_fixtures import tam_fixture_dir
 
 
 def _fixture_dir() -> Path:
-    folder = Path(os.environ.get("MLLM_AUDIT_TAM_FIXTURES", REPO.parent / "shared" / "fixtures" / "tam_reference"))
+    folder = tam_fixture_dir()
     assert (folder / "fixtures.json").is_file(), f"TAM reference fixtures not found at {folder}"
     return folder
 

@@ -1,6 +1,6 @@
 """Storage benchmark: token maps written and read per second, and bytes per stored map cell.
 
-Writes `benchmarks/results/storage.json`. For each backend (SQLite file, PostgreSQL) and grid
+Writes `benchmarks/results/storage_throughput.json`. For each backend (SQLite file, PostgreSQL) and grid
 (16x16, 32x32) it stores N maps through `AuditRepository` into a fresh database, the way an audit
 does: probes of 20 generated tokens x 2 methods (40 maps per probe), in batches of probes per
 transaction (`add_probe_results`), and separately one transaction per probe (`add_probe_result`,
@@ -15,12 +15,13 @@ whole database file too.
 
 Wall-clock rates depend on what else runs on the machine; the `*_per_cpu_s` rates divide by this
 process's CPU time instead (for SQLite all the work is in-process, so they show what one free core
-does; for PostgreSQL they leave out the server's own CPU time).
+does; for PostgreSQL they leave out the server's own CPU time). The load average is recorded at the
+start and end of the run and around every case, so a reader can tell a busy machine's numbers.
 
-Usage:
-    python benchmarks/storage.py                      # SQLite, plus PostgreSQL if MLLM_AUDIT_TEST_PG_URL is set
-    python benchmarks/storage.py --maps 20000 --backends sqlite
-    python benchmarks/storage.py --pg-url postgresql+psycopg://audit@127.0.0.1:55432/audit
+Usage, from the repository root:
+    python -m benchmarks.storage_throughput           # SQLite, plus PostgreSQL if MLLM_AUDIT_TEST_PG_URL is set
+    python -m benchmarks.storage_throughput --maps 20000 --backends sqlite
+    python -m benchmarks.storage_throughput --pg-url postgresql+psycopg://audit@127.0.0.1:55432/audit
 """
 
 from __future__ import annotations
@@ -42,11 +43,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from storage.records import (  # noqa: E402
+from storage.records import (
     GenerationRecord,
     ModelVersionRecord,
     ProbeRecord,
@@ -54,7 +51,9 @@ from storage.records import (  # noqa: E402
     ProbeSetRecord,
     TokenMapRecord,
 )
-from storage.repository import AuditRepository  # noqa: E402
+from storage.repository import AuditRepository
+
+RESULTS = Path(__file__).resolve().parent / "results" / "storage_throughput.json"
 
 TOKENS_PER_PROBE = 20
 METHODS = ("tam", "msea_arc")
@@ -100,7 +99,7 @@ def _probe_result(key: str, pool: np.ndarray, start: int) -> ProbeResult:
     for j, method in enumerate(METHODS):
         for t in range(TOKENS_PER_PROBE):
             idx = (start + j * TOKENS_PER_PROBE + t) % len(pool)
-            maps.append(TokenMapRecord(key, t, tokens[t], t, method, pool[idx], mass_in_mask=0.5))
+            maps.append(TokenMapRecord(key, t, tokens[t], t, method, pool[idx]))
     return ProbeResult(key, generation, maps, [])
 
 
@@ -278,7 +277,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("MLLM_AUDIT_TEST_PG_URL"))
     parser.add_argument("--batch-probes", type=int, default=50, help="probes per transaction on the bulk path")
     parser.add_argument("--single-probes", type=int, default=100, help="probes written one transaction each")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "storage.json")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -293,7 +292,9 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="mllm-audit-bench-") as tmp:
         for case in cases:
+            load_before = list(os.getloadavg())
             result = run_case(case, args.pg_url, args.batch_probes, args.single_probes, Path(tmp))
+            result["load_average_before"], result["load_average_after"] = load_before, list(os.getloadavg())
             results.append(result)
             print(
                 f"{case.backend:10s} {case.side}x{case.side}: write {result['write_maps_per_s_batched']:,.0f} maps/s "
@@ -305,7 +306,7 @@ def main() -> None:
             )
     info["load_average_at_end"] = list(os.getloadavg())
     payload = {
-        "benchmark": "storage",
+        "benchmark": "storage_throughput",
         "created_at": datetime.now(timezone.utc).isoformat(),
         "goals": {"write_maps_per_s_batched_sqlite": 20_000, "bytes_per_cell": 2.2},
         "workload": {

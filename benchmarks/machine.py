@@ -1,0 +1,29 @@
+"""What a benchmark records about the machine it ran on (every results file carries it, with the
+load averages around the run: the development machine is shared, and a number means little
+without the load it was measured under)."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+
+def machine_info(torch_threads: int | None = None) -> dict:
+    """Platform, Python, CPU model and count, memory; torch and transformers versions when importable."""
+    info: dict = {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()}
+    try:
+        info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                                 if line.startswith("model name"))
+        info["mem_total_gb"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (OSError, StopIteration, ValueError):
+        pass
+    try:
+        import torch
+        import transformers
+
+        info.update(torch=torch.__version__, transformers=transformers.__version__)
+    except ImportError:
+        pass
+    if torch_threads is not None:
+        info["torch_threads"] = torch_threads
+    return info
