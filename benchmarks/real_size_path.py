@@ -139,8 +139,16 @@ def check_stored_maps(db_url: str, run_id: int, model_dir: Path, probe_dir: Path
     return {"grids": report, "answers": answers, "run_timings": run.timings, "run_status": run.status}
 
 
-def du_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+def du_bytes(path: Path, seen: set | None = None) -> int:
+    """Bytes on disk under ``path``, each file counted once (hard links to a file in ``seen`` are free)."""
+    seen = set() if seen is None else seen
+    total = 0
+    for file in (p for p in path.rglob("*") if p.is_file()) if path.exists() else ():
+        info = file.stat()
+        if (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
+            total += info.st_size
+    return total
 
 
 def machine() -> dict:
@@ -201,8 +209,9 @@ def run_path(args) -> dict:
                    f"sqlite:///{home / 'audit.db'}", "--model-dir", str(model_dir), "--probes-dir",
                    str(work / "probes"), "--check-out", str(work / "check.json")])
     result.update(json.loads((work / "check.json").read_text()))
-    result["copies_bytes"] = {"mlflow_artifacts": du_bytes(home / "mlartifacts"),
-                              "download_cache": du_bytes(home / "models")}
+    seen: set = set()
+    result["copies_bytes"] = {"mlflow_artifacts": du_bytes(home / "mlartifacts", seen),
+                              "download_cache_beyond_the_store": du_bytes(home / "models", seen)}
     result["report_html_bytes"] = du_bytes(work / "report")
     result["all_grids_ok"] = all(p["ok"] for p in result["grids"].values())
     result["load_average_at_end"] = os.getloadavg()
@@ -220,6 +229,28 @@ def save(result: dict, out: Path) -> None:
     out.write_text(json.dumps(data, indent=1))
 
 
+def markdown_table(data: dict) -> str:
+    """The README's table: one row per family, from the results file."""
+    rows = ["| checkpoint (stand-in) | parameters | dtype | folder | build | register | audit (4 probes) | report "
+            "| grids stored (448 px / 451x300) | load average |", "|---" * 10 + "|"]
+    for name, fam in data["families"].items():
+        built, steps, grids = fam.get("built", {}), fam["steps"], fam["grids"]
+
+        def cell(step: str) -> str:
+            return f"{steps[step]['wall_s']:.0f} s, {steps[step]['peak_rss_mb'] / 1024:.1f} GiB" if step in steps else "-"
+
+        build = (f"{built['build_s']:.0f} s, {built['peak_rss_mb'] / 1024:.1f} GiB" if built else "-")
+        square = grids.get("astronaut", {}).get("expected")
+        wide = grids.get("chelsea", {}).get("expected")
+        ok = "all match" if fam["all_grids_ok"] else "MISMATCH"
+        load = f"{fam['load_average_at_start'][0]:.1f}-{fam['load_average_at_end'][0]:.1f}"
+        rows.append(f"| {name} ({built.get('checkpoint', '?')}) | {built.get('n_parameters', 0) / 1e9:.2f} B "
+                    f"| {built.get('dtype', '?')} | {fam['folder_bytes'] / 1e9:.1f} GB | {build} | {cell('register')} "
+                    f"| {cell('audit')} | {cell('report')} | {square[0]}x{square[1]} / {wide[0]}x{wide[1]}, {ok} "
+                    f"| {load} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", nargs="?", help="shape name (python -m benchmarks.real_shapes list)")
@@ -230,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default="tam,msea_arc")
     parser.add_argument("--cleanup", action="store_true", help="delete the multi-GB folders afterwards")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--table", action="store_true", help="print the results file as the README's table")
     parser.add_argument("--make-probes", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--check", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -237,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--check-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(args.out.read_text())))
+        return 0
     if args.make_probes:
         make_probe_set(args.make_probes)
         return 0
