@@ -26,7 +26,7 @@ from earlier calls can only make its peak look smaller (conservative for P3).
     python -m benchmarks.explain_speed                      # synthetic model -> results/explain_speed.json
     python -m benchmarks.explain_speed --quick              # tiny sizes, to check the script itself
     python -m benchmarks.explain_speed --model DIR [--dtype auto] [--device auto] [--runs 3]
-                                                            # -> results/explain_speed_<folder name>.json
+                                                            # -> results/explain_speed_<shape name>.json
 
 Real-size folders on a CPU are slow (seconds per call): keep ``--runs`` small. Every field of the
 results file is written by this script.
@@ -251,7 +251,8 @@ def main() -> int:
     results = measure(subject, _image(sizes["image_px"]), sizes["max_new_tokens"], sizes["runs"], device)
     basis = "cpu" if device == "cpu" else "wall"
     summary = ratios_and_goals(results, basis)
-    out = args.out or RESULTS_DIR / (f"explain_speed_{args.model.name}.json" if args.model else "explain_speed.json")
+    shape = (subject.info.get("real_shape") or {}).get("name") or (args.model.name if args.model else None)
+    out = args.out or RESULTS_DIR / (f"explain_speed_{shape}.json" if args.model else "explain_speed.json")
     report = {"benchmark": "explain_speed", "quick": args.quick,
               "machine": {**machine(device, threads), "load_average_at_start": load_at_start,
                           "load_average_at_end": os.getloadavg()},

@@ -97,15 +97,17 @@ QWEN_IMAGE_PROCESSOR = dict(min_pixels=3136, max_pixels=12845056, patch_size=14,
                             image_mean=CLIP_MEAN, image_std=CLIP_STD)
 QWEN_TOKENS = dict(image_token_id=151655, video_token_id=151656, vision_start_token_id=151652,
                    vision_end_token_id=151653)
+# What Qwen2-VL-2B and Qwen2.5-VL-3B share in their text configs (both: 2 kv heads, tied head).
+QWEN_TEXT = dict(vocab_size=151936, num_key_value_heads=2, hidden_act="silu", rms_norm_eps=1e-6,
+                 tie_word_embeddings=True, bos_token_id=151643, eos_token_id=151645,
+                 rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]})
 QWEN_GENERATION = dict(bos_token_id=151643, pad_token_id=151643, eos_token_id=[151645, 151643])
 
 QWEN2_VL_2B = RealShape(
     name="qwen2-vl-2b", family="qwen2_vl", architecture="Qwen2VLForConditionalGeneration",
     checkpoint="Qwen/Qwen2-VL-2B-Instruct",
-    text=dict(vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
-              num_attention_heads=12, num_key_value_heads=2, hidden_act="silu", max_position_embeddings=32768,
-              rms_norm_eps=1e-6, tie_word_embeddings=True, bos_token_id=151643, eos_token_id=151645,
-              rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]}),
+    text=dict(QWEN_TEXT, hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
+              max_position_embeddings=32768),
     vision=dict(depth=32, embed_dim=1280, hidden_size=1536, mlp_ratio=4, num_heads=16, in_channels=3, patch_size=14,
                 spatial_merge_size=2, temporal_patch_size=2, hidden_act="quick_gelu"),
     top=dict(QWEN_TOKENS, tie_word_embeddings=True),
@@ -115,10 +117,8 @@ QWEN2_VL_2B = RealShape(
 QWEN2_5_VL_3B = RealShape(
     name="qwen2.5-vl-3b", family="qwen2_5_vl", architecture="Qwen2_5_VLForConditionalGeneration",
     checkpoint="Qwen/Qwen2.5-VL-3B-Instruct",
-    text=dict(vocab_size=151936, hidden_size=2048, intermediate_size=11008, num_hidden_layers=36,
-              num_attention_heads=16, num_key_value_heads=2, hidden_act="silu", max_position_embeddings=128000,
-              rms_norm_eps=1e-6, tie_word_embeddings=True, bos_token_id=151643, eos_token_id=151645,
-              rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]}),
+    text=dict(QWEN_TEXT, hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
+              max_position_embeddings=128000),
     vision=dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, in_channels=3, out_hidden_size=2048,
                 patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
                 fullatt_block_indexes=[7, 15, 23, 31], tokens_per_second=2, hidden_act="silu"),

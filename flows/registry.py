@@ -22,14 +22,13 @@ import os
 import re
 import shutil
 import threading
-import urllib.parse
-import urllib.request
 import uuid
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.artifact_links import fetch_artifacts
 from flows.config import Settings, load_settings
 from flows.errors import ModelNotFoundError, RegistryError, UnsupportedRegisteredModelError
 from flows.mlflow_model import HF_DIR_ARTIFACT
@@ -402,37 +401,6 @@ def _find_hf_dir(download_root: Path) -> Path:
     return candidates[0]
 
 
-def _fetch_artifacts(resolved: ResolvedModel, settings: Settings, staging: Path) -> None:
-    """The version's artifact folder into ``staging``: hard links when the artifact store is a local
-    folder, a download otherwise.
-
-    Why links: a real checkpoint is several GB; registering already copied it into the store, and a
-    second full copy per version in the model cache doubled the disk used and took tens of seconds
-    (issue 14: 4.4 GB for Qwen2-VL-2B). Linked files are the store's own bytes, so the weights hash
-    checked after this still catches a store modified since registration. Nothing writes into the
-    cache. A cache on another filesystem than the store falls back to copying, file by file.
-    """
-    import mlflow.artifacts
-
-    client = mlflow_client(settings)
-    location = client.get_model_version_download_uri(resolved.name, resolved.version)
-    parsed = urllib.parse.urlparse(location)
-    local = Path(urllib.request.url2pathname(parsed.path)) if parsed.scheme in ("file", "") else None
-    if local is None or not local.is_dir():
-        mlflow.artifacts.download_artifacts(artifact_uri=resolved.source_uri, dst_path=str(staging))
-        return
-    for source in local.rglob("*"):
-        target = staging / source.relative_to(local)
-        if source.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(source, target)
-        except OSError:  # another filesystem, or links not allowed: copy this file
-            shutil.copy2(source, target)
-
-
 def download_model(resolved: ResolvedModel, settings: Settings | None = None) -> Path:
     """Put the version's model folder in `<home>/models/<name>/<version>` (cached) and verify it."""
     settings = settings or load_settings()
@@ -445,7 +413,8 @@ def download_model(resolved: ResolvedModel, settings: Settings | None = None) ->
     staging = target.parent / f".{resolved.version}.{uuid.uuid4().hex}"
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        _fetch_artifacts(resolved, settings, staging)
+        location = mlflow_client(settings).get_model_version_download_uri(resolved.name, resolved.version)
+        fetch_artifacts(location, resolved.source_uri, staging)
         hf_dir = _find_hf_dir(staging)
         digest = weights_hash(hf_dir)
         if resolved.weights_hash and digest != resolved.weights_hash:
