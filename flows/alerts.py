@@ -23,14 +23,15 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from flows.registry.client import TAG_REPORT, TAG_RUN_ID, TAG_VERDICT, set_version_tags
 from storage.records import AlertRecord, ModelVersionRecord, ProbeSetRecord, Verdict
 
+if TYPE_CHECKING:  # pragma: no cover
+    from comparison import ComparisonResult
+
 EVENT_PREFIX = "mllm-audit.verdict"
-TAG_VERDICT = "mllm_audit.verdict"
-TAG_REPORT = "mllm_audit.report"
-TAG_RUN_ID = "mllm_audit.run_id"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class AlertPayload:
     model_name: str
     model_version: str
     run_id: int
+    headline: str = ""  # the verdict's one plain-language sentence
     reasons: tuple[str, ...] = ()
     baseline_run_id: int | None = None
     baseline_model_version: str | None = None
@@ -55,7 +57,7 @@ class AlertPayload:
     @classmethod
     def from_verdict(
         cls,
-        verdict: Any,
+        verdict: "ComparisonResult",
         model: ModelVersionRecord,
         *,
         run_id: int,
@@ -63,19 +65,20 @@ class AlertPayload:
         probe_set: ProbeSetRecord | None = None,
         report_path: str | None = None,
     ) -> "AlertPayload":
-        """From a `flows.regression.RegressionVerdict` (typed loosely to keep imports light)."""
+        """From the comparison the audit just made (`failing`: the failed checks that count)."""
         return cls(
             verdict=verdict.verdict,
             model_name=model.name,
             model_version=model.version,
             run_id=run_id,
+            headline=verdict.headline,
             reasons=tuple(verdict.reasons),
             baseline_run_id=verdict.baseline_run_id,
             baseline_model_version=baseline_model.version if baseline_model else None,
             probe_set=f"{probe_set.name}@{probe_set.version}" if probe_set else None,
             report_path=report_path,
             failing=tuple(
-                f"{c.method}/{c.metric}" for c in verdict.comparisons if c.verdict == "fail"
+                f"{c.method}/{c.metric}" for c in verdict.comparisons if c.verdict == "fail" and c.counts
             ),
             mlflow_run_id=model.run_id,
         )
@@ -97,12 +100,13 @@ class AlertPayload:
     def to_alert_record(self, results: list["DeliveryResult"]) -> AlertRecord:
         """The row for `AuditRepository.add_alert`: channels that delivered, and the payload
         with every channel's outcome (so a failed webhook is visible in the report)."""
+        summary = self.headline or (self.reasons[0] if self.reasons else "")
         payload = self.to_json()
         payload["deliveries"] = [asdict(r) for r in results]
         return AlertRecord(
             run_id=self.run_id,
             verdict=self.verdict,
-            message=self.title + (": " + self.reasons[0] if self.reasons else ""),
+            message=f"{self.title}: {summary}" if summary else self.title,
             channels=tuple(r.channel for r in results if r.ok),
             payload=payload,
         )
@@ -170,7 +174,7 @@ def post_webhook(
                           time.monotonic() - started)
 
 
-def tag_model_version(
+def tag_verdict(
     payload: AlertPayload,
     *,
     client: Any = None,
@@ -187,13 +191,9 @@ def tag_model_version(
             from mlflow import MlflowClient
 
             client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
-        tags = {
-            TAG_VERDICT: payload.verdict,
-            TAG_REPORT: payload.report_path or "",
-            TAG_RUN_ID: str(payload.run_id),
-        }
-        for key, value in tags.items():
-            client.set_model_version_tag(payload.model_name, payload.model_version, key, value)
+        set_version_tags(client, payload.model_name, payload.model_version,
+                         {TAG_VERDICT: payload.verdict, TAG_REPORT: payload.report_path or "",
+                          TAG_RUN_ID: str(payload.run_id)})
     except Exception as exc:  # noqa: BLE001 - any registry failure is reported, not raised
         return DeliveryResult("mlflow-tag", False, 1, None, f"{type(exc).__name__}: {exc}",
                               time.monotonic() - started)
@@ -264,7 +264,7 @@ def dispatch_alerts(
     results: list[DeliveryResult] = []
     if settings.tag_mlflow:
         results.append(
-            tag_model_version(payload, client=mlflow_client,
+            tag_verdict(payload, client=mlflow_client,
                               tracking_uri=settings.mlflow_tracking_uri,
                               registry_uri=settings.mlflow_registry_uri)
         )
@@ -278,3 +278,24 @@ def dispatch_alerts(
                          retries=settings.webhook_retries, backoff_s=settings.webhook_backoff_s)
         )
     return results
+
+
+def alert_once(repository: Any, verdict: "ComparisonResult", *, model_version_id: int, probe_set_id: int,
+               baseline_model_version_id: int | None, report_path: str, settings: Any,
+               webhook_url: str | None = None) -> None:
+    """Send the verdict on every channel and record the alert, once per run and verdict (a rerun
+    does not page anyone twice). `settings`: `flows.config.Settings` (webhook, MLflow store)."""
+    run_id = verdict.candidate_run_id
+    if any(a.verdict == verdict.verdict for a in repository.get_alerts(run_id)):
+        return
+    payload = AlertPayload.from_verdict(
+        verdict, repository.get_model_version(model_version_id), run_id=run_id,
+        baseline_model=repository.get_model_version(baseline_model_version_id) if baseline_model_version_id else None,
+        probe_set=repository.get_probe_set(probe_set_id), report_path=report_path,
+    )
+    alert_settings = AlertSettings(webhook_url=webhook_url or settings.webhook_url,
+                                   mlflow_tracking_uri=settings.effective_tracking_uri,
+                                   mlflow_registry_uri=settings.effective_registry_uri)
+    results = dispatch_alerts(payload, alert_settings)
+    if verdict.verdict in alert_settings.alert_on:
+        repository.add_alert(payload.to_alert_record(results))

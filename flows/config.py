@@ -55,7 +55,7 @@ class Settings:
     experiment_name: str = "mllm-audit"
     methods: tuple[str, ...] = ("tam", "msea_arc")
     max_workers: int = 2
-    regression: dict[str, Any] = field(default_factory=dict)  # flows.regression.RegressionConfig fields
+    regression: dict[str, Any] = field(default_factory=dict)  # comparison.RegressionConfig fields
     explain: dict[str, Any] = field(default_factory=dict)  # auditors.ExplainSettings fields, e.g. max_new_tokens
     config_file: Path | None = None
 

@@ -35,6 +35,7 @@ def model_version_record(resolved: "ResolvedModel") -> ModelVersionRecord:
         architecture=resolved.architecture,
         run_id=resolved.run_id,
         aliases=tuple(resolved.aliases),
+        registered_at=resolved.registered_at,
     )
 
 
@@ -49,7 +50,10 @@ def _relative(path: Any, root: Path) -> str:
 
 
 def probe_set_records(probe_set: Any) -> tuple[ProbeSetRecord, list[ProbeRecord]]:
-    """An `auditors.probes.ProbeSet` as the probe-set record and its probe records."""
+    """An `auditors.probes.ProbeSet` as the probe-set record and its probe records, each with the
+    thumbnail the report embeds (`reports.encode.thumbnail`), so a report needs only the database."""
+    from reports.encode import thumbnail
+
     root = Path(probe_set.root)
     probes = [
         ProbeRecord(
@@ -57,6 +61,7 @@ def probe_set_records(probe_set: Any) -> tuple[ProbeSetRecord, list[ProbeRecord]
             image_path=_relative(probe.image_path, root),
             prompt=probe.prompt,
             object_words=tuple(tuple(obj.words) for obj in (probe.objects or ())),
+            thumbnail=thumbnail(probe.load_image()),
         )
         for probe in probe_set.probes
     ]
@@ -68,6 +73,8 @@ def probe_set_records(probe_set: Any) -> tuple[ProbeSetRecord, list[ProbeRecord]
         description=getattr(probe_set, "description", "") or "",
         n_probes=len(probes),
         root=str(root),
+        source=getattr(probe_set, "source", None),
+        licence=getattr(probe_set, "licence", None),
     )
     return record, probes
 
@@ -122,3 +129,19 @@ def explanation_to_probe_result(
         for value in metric_values
     ]
     return ProbeResult(probe_key=str(probe.id), generation=generation, maps=maps, metrics=metrics)
+
+
+def aggregate_records(per_probe: Iterable[MetricRecord]) -> list[MetricRecord]:
+    """The run's aggregate rows from its per-probe values, by each metric's own rule
+    (`auditors.metrics.aggregate_values`: pooled word means; F1-IoU from the pooled IoUs).
+
+    Why from records already in memory: the flow read the run once for the comparison and the
+    report; aggregating those same records writes the aggregates without reading the run again.
+    """
+    from auditors.metrics import MetricValue, aggregate_values
+
+    values = [MetricValue(m.method, m.metric, m.value, m.direction, m.word, m.metric_version)
+              for m in per_probe if m.probe_key is not None]
+    return [MetricRecord(method=v.method, metric=v.metric, value=float(v.value), direction=v.direction,
+                         metric_version=str(v.metric_version), probe_key=None, word=None)
+            for v in aggregate_values(values)]

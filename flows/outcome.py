@@ -19,7 +19,7 @@ class AuditOutcome:
     """The result of `audit_model_version`.
 
     `verdict` is "none" when there was no baseline to compare with (the run is then a reference
-    audit, e.g. of the champion itself). `n_explained` counts probes explained by THIS invocation;
+    audit, e.g. of the champion itself); `reason` is the verdict's headline, `reasons` every reason. `n_explained` counts probes explained by THIS invocation;
     `n_resumed` those found already stored (a resumed or repeated run).
     """
 
@@ -44,6 +44,21 @@ class AuditOutcome:
     @property
     def failed(self) -> bool:
         return self.verdict == "fail"
+
+    def markdown(self) -> str:
+        """The Prefect UI's summary of the audit (verdict, headline, run, report, reasons)."""
+        lines = [
+            f"# mllm-audit: {self.model.name} v{self.model.version}",
+            "",
+            f"**Verdict: {self.verdict.upper()}** - {self.reason}",
+            "",
+            f"- audit run: {self.run_id}; probe set {self.probe_set_name}@{self.probe_set_version}"
+            f" ({self.n_probes} probes, {self.n_explained} explained now, {self.n_resumed} already stored)",
+            f"- methods: {', '.join(self.methods)}",
+            f"- baseline: {self.baseline_uri or 'none'} (run {self.baseline_run_id})",
+            f"- report: `{self.report_html}`",
+        ]
+        return "\n".join(lines + [f"- {reason}" for reason in self.reasons[:20]])
 
     def summary_line(self) -> str:
         target = f"{self.model.name} v{self.model.version}"

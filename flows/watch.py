@@ -14,12 +14,14 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.audit import CHAMPION_ALIAS, audit_config, audit_model_version, check_methods
+from flows.audit import CHAMPION_ALIAS, audit_model_version
 from flows.config import load_settings
 from flows.defaults import resolve_probe_dir
 from flows.errors import AuditRegressionError, ModelNotFoundError
+from flows.identity import audit_config, check_methods
 from flows.outcome import AuditOutcome
 from flows.registry import ResolvedModel, list_versions, resolve_model
+from flows.request import DEFAULT_BATCH_SIZE, AuditRequest
 from flows.runners import default_task_runner
 from flows.worker import probe_set_for, repository_for
 
@@ -77,7 +79,7 @@ def watch_registry(
     methods: list[str] | None = None,
     db_url: str | None = None,
     home: str | None = None,
-    batch_size: int = 16,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     explain_settings: dict[str, Any] | None = None,
     metric_options: dict[str, Any] | None = None,
     webhook_url: str | None = None,
@@ -92,7 +94,7 @@ def watch_registry(
     logger = get_run_logger()
     settings = load_settings(home=home, db_url=db_url)
     db = settings.storage_url()
-    chosen = check_methods(methods)
+    chosen = check_methods(methods or settings.methods)
     probe_dir = resolve_probe_dir(probe_set, settings)
     explain_settings = dict(explain_settings or {})
     metric_options = dict(metric_options or {})
@@ -115,15 +117,15 @@ def watch_registry(
 
     outcomes: list[AuditOutcome] = []
     for version in pending:
-        parameters = dict(
-            model_uri=version.source_uri, probe_set=probe_dir, methods=list(chosen), db_url=db, home=str(settings.home),
+        against_champion = champion is not None and champion.version != version.version
+        request = AuditRequest(
+            model_uri=version.source_uri, probe_set=probe_dir, methods=chosen, db_url=db, home=str(settings.home),
             batch_size=batch_size, explain_settings=explain_settings, metric_options=metric_options,
-            webhook_url=webhook_url, regression=regression, show_progress=show_progress,
-            baseline_uri=f"models:/{name}@{CHAMPION_ALIAS}" if champion and champion.version != version.version else None,
-            compare=champion is not None and champion.version != version.version,
+            webhook_url=webhook_url, regression=dict(regression or {}), show_progress=show_progress,
+            baseline_uri=f"models:/{name}@{CHAMPION_ALIAS}" if against_champion else None, compare=against_champion,
         )
         try:
-            outcomes.append(audit_model_version(**parameters))
+            outcomes.append(audit_model_version(**request.flow_parameters()))
         except AuditRegressionError as exc:
             outcomes.append(exc.outcome)
     result = WatchOutcome(

@@ -27,6 +27,7 @@ _MODELS: dict[str, tuple[Any, Any, threading.Lock]] = {}
 _PROBE_SETS: dict[tuple[Any, ...], Any] = {}
 _VALIDATED_SETS: set[tuple[Any, ...]] = set()
 _REPOSITORIES: dict[str, Any] = {}
+_PROBE_SET_ROWS: dict[tuple[Any, ...], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,23 @@ def probe_set_for(probe_dir: str) -> Any:
         return _PROBE_SETS[key]
 
 
+def probe_set_rows(repository: Any, probe_dir: str) -> Any:
+    """The probe set's stored record, registered the first time it is seen (with a thumbnail per
+    probe, `flows.convert.probe_set_records`); once per process, database and folder state, since
+    making thumbnails reads every image."""
+    from flows.convert import probe_set_records
+
+    key = (str(repository.url), *probe_set_fingerprint(probe_dir))
+    with _LOCK:
+        if key in _PROBE_SET_ROWS:
+            return _PROBE_SET_ROWS[key]
+    set_record, probe_records = probe_set_records(probe_set_for(probe_dir))
+    row = repository.get_or_create_probe_set(set_record, probe_records)
+    with _LOCK:
+        _PROBE_SET_ROWS[key] = row
+    return row
+
+
 def probe_manifest_validated(probe_dir: str) -> bool:
     """True when this folder, unchanged, already passed the probe-manifest suite in this process."""
     return probe_set_fingerprint(probe_dir) in _VALIDATED_SETS
@@ -131,6 +149,7 @@ def clear_caches() -> None:
         _MODELS.clear()
         _PROBE_SETS.clear()
         _VALIDATED_SETS.clear()
+        _PROBE_SET_ROWS.clear()
         for repository in _REPOSITORIES.values():
             dispose = getattr(repository, "dispose", None) or getattr(repository, "close", None)
             if dispose:
@@ -172,25 +191,6 @@ def score_probe(explanation: Any, probe: Any, probe_set: Any, model: Any, proces
             image=probe.load_image() if scorer is not None else None,
         )
     )
-
-
-def aggregate_run_metrics(repository: Any, run_id: int) -> int:
-    """Pool the run's per-probe metric values into its aggregate rows (replaced, so reruns agree)."""
-    from auditors.metrics import MetricValue, aggregate_values
-
-    from storage.records import MetricRecord
-
-    values = [
-        MetricValue(m.method, m.metric, m.value, m.direction, m.word, m.metric_version)
-        for m in repository.get_metrics(run_id)
-        if m.probe_key is not None
-    ]
-    aggregates = [
-        MetricRecord(method=v.method, metric=v.metric, value=float(v.value), direction=v.direction,
-                     metric_version=str(v.metric_version), probe_key=None, word=None)
-        for v in aggregate_values(values)
-    ]
-    return repository.set_aggregate_metrics(run_id, aggregates)
 
 
 def run_probe_batch(

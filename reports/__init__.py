@@ -1,13 +1,17 @@
 """Self-contained HTML audit reports from storage records (plotly, numpy, PIL; no torch).
 
-`load_report_data(repo, run_id, baseline_run_id=None, probe_root=None)` gathers a run, its
-baseline and history from an `AuditRepository`; `build_report(data, out_dir)` writes the HTML
-(plus extra gallery pages when needed) and a JSON summary beside it.
+`load_report_data(repo, run_id, baseline_run_id=None)` gathers a run, its baseline, its stored
+verdict and history from an `AuditRepository` (`reports.load`); `build_report(data, out_dir)` writes
+the HTML (plus extra gallery pages when needed) and a JSON summary beside it (`reports.build`).
+Modules: `data` (the typed input), `load`, `statistics` (tables), `gallery` (probe payloads),
+`banner` and `sections` (HTML), `figures` (Plotly), `encode` (thumbnails and map bytes), `page`
+(escaping, shell).
 """
 
-from reports.build import ReportBuildError, ReportOptions, ReportPaths, build_report
-from reports.data import HistoryEntry, Lineage, ReportData, ReportDataError, load_report_data
-from reports.verdict import VerdictSummary
+from reports.build import build_report
+from reports.data import HistoryEntry, Lineage, ReportData, ReportDataError
+from reports.load import load_report_data, read_run
+from reports.options import ReportBuildError, ReportOptions, ReportPaths
 
 __all__ = [
     "HistoryEntry",
@@ -17,7 +21,7 @@ __all__ = [
     "ReportDataError",
     "ReportOptions",
     "ReportPaths",
-    "VerdictSummary",
     "build_report",
     "load_report_data",
+    "read_run",
 ]

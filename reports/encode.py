@@ -1,10 +1,11 @@
-"""Compact encodings for what the report embeds: images as data URIs, maps as uint8 bytes.
+"""Compact encodings for what the report embeds: images as small thumbnails, maps as uint8 bytes.
 
 Why: the HTML must stay readable offline and within its size budget (15 MB for 200 probes).
-Images are downscaled to what the gallery shows and stored once per distinct file; attribution
-maps are small grids already, so they are only block-averaged when larger than `max_grid`, then
-min-max scaled per map to one byte per cell (the colour scale shows relative attribution within a
-map, and 256 levels are more than the eye separates).
+Images become thumbnails of at most `THUMBNAIL_MAX_SIDE` pixels, PNG or JPEG whichever is smaller;
+the flow makes them once, when a probe set is registered, and storage keeps their bytes, so a report
+can be rebuilt from the database alone. Attribution maps are small grids already, so they are only
+block-averaged when larger than `max_grid`, then min-max scaled per map to one byte per cell (the
+colour scale shows relative attribution within a map, and 256 levels are more than the eye separates).
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ import numpy as np
 from PIL import Image
 
 PLACEHOLDER_SIZE = (224, 224)
+THUMBNAIL_MAX_SIDE = 256
+_FORMATS = {b"\x89PNG": "png", b"\xff\xd8\xff": "jpeg"}
 
 
-def load_image(source: np.ndarray | Path | str) -> Image.Image:
-    """An RGB PIL image from an array (HxW, HxWx3/4; float in [0,1] or uint8) or a file."""
+def load_image(source: np.ndarray | bytes | Path | str) -> Image.Image:
+    """An RGB PIL image from an array (HxW, HxWx3/4; float in [0,1] or uint8), encoded bytes or a file."""
     if isinstance(source, np.ndarray):
         arr = source
         if arr.dtype != np.uint8:
             arr = np.clip(np.asarray(arr, dtype=np.float64) * (255.0 if arr.max() <= 1.0 else 1.0),
                           0, 255).astype(np.uint8)
         return Image.fromarray(arr).convert("RGB")
-    with Image.open(source) as img:
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
         return img.convert("RGB")
 
 
@@ -35,17 +38,40 @@ def placeholder_image() -> Image.Image:
     return Image.new("RGB", PLACEHOLDER_SIZE, (200, 200, 200))
 
 
-def image_data_uri(img: Image.Image, max_side: int = 256) -> tuple[str, int, int]:
-    """(data URI, width, height): PNG or JPEG, whichever is smaller after downscaling."""
-    img = img.copy()
+def thumbnail(img: Image.Image, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
+    """The image downscaled to at most `max_side` pixels a side, as JPEG bytes, or PNG when that
+    is smaller.
+
+    Why PNG only for images of at most 256 colours: only flat images (drawings, masks) come out
+    smaller as PNG, and encoding PNG costs ten times JPEG's time for every photograph-like probe.
+    """
+    img = img.convert("RGB")
     if max(img.size) > max_side:
+        img = img.copy()
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    png, jpeg = io.BytesIO(), io.BytesIO()
-    img.save(png, format="PNG", compress_level=6)
+    jpeg = io.BytesIO()
     img.save(jpeg, format="JPEG", quality=85, optimize=True)
-    fmt, buf = ("png", png) if png.tell() <= jpeg.tell() else ("jpeg", jpeg)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"data:image/{fmt};base64,{data}", img.size[0], img.size[1]
+    if img.getcolors(maxcolors=256) is None:
+        return jpeg.getvalue()
+    png = io.BytesIO()
+    img.save(png, format="PNG", compress_level=6)
+    return (png if png.tell() <= jpeg.tell() else jpeg).getvalue()
+
+
+def image_format(data: bytes) -> str:
+    """"png" or "jpeg", from the bytes' signature; anything else is not a thumbnail."""
+    for magic, name in _FORMATS.items():
+        if data.startswith(magic):
+            return name
+    raise ValueError("not a PNG or JPEG thumbnail")
+
+
+def data_uri(data: bytes) -> tuple[str, int, int]:
+    """(data URI, width, height) of thumbnail bytes (the size is read from the header only)."""
+    fmt = image_format(data)
+    with Image.open(io.BytesIO(data)) as img:
+        width, height = img.size
+    return f"data:image/{fmt};base64,{b64(data)}", width, height
 
 
 def downsample_grid(grid: np.ndarray, max_grid: int) -> np.ndarray:

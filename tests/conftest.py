@@ -12,19 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from flows.cli.guard import QUIET_ENVIRONMENT
+
 _SESSION_TMP = Path(tempfile.mkdtemp(prefix="mllm-audit-tests-"))
 
-_DEFAULT_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "GX_ANALYTICS_ENABLED": "false",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+_DEFAULT_ENV = {  # the command line's quiet offline environment, with throwaway homes
+    **QUIET_ENVIRONMENT,
     "PREFECT_HOME": str(_SESSION_TMP / "prefect-home"),
-    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     "MLLM_AUDIT_HOME": str(_SESSION_TMP / "mllm-audit-home"),
-    "TOKENIZERS_PARALLELISM": "false",
 }
 for _key, _value in _DEFAULT_ENV.items():
     os.environ.setdefault(_key, _value)

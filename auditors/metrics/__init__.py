@@ -1,7 +1,7 @@
 """Explanation-quality metrics (docs/DESIGN.md section 4): one small class per metric, in a registry.
 
 `score_explanation(explanation, probe)` scores one explanation; `compare_explanations(a, b)` gives
-map drift and the randomisation sanity check; `aggregate_values(values)` pools over a probe set.
+the randomisation sanity check; `aggregate_values(values)` pools over a probe set.
 """
 
 from auditors.metrics.base import (
@@ -15,7 +15,6 @@ from auditors.metrics.base import (
     resolve_metrics,
 )
 from auditors.metrics.context import ProbeContext
-from auditors.metrics.drift import map_drift, top_overlap
 from auditors.metrics.faithfulness import FaithfulnessSettings, replay_scorer
 from auditors.metrics.localisation import energy_in_mask, pointing_chance, pointing_hit
 from auditors.metrics.sanity import force_answer, randomised_copy, untrained_copy
@@ -36,7 +35,6 @@ __all__ = [
     "energy_in_mask",
     "force_answer",
     "get_metric",
-    "map_drift",
     "normalize_word",
     "pointing_chance",
     "pointing_hit",
@@ -45,6 +43,5 @@ __all__ = [
     "replay_scorer",
     "resolve_metrics",
     "score_explanation",
-    "top_overlap",
     "untrained_copy",
 ]

@@ -102,7 +102,6 @@ PRESETS: dict[str, tuple[str, ...]] = {
         "energy_in_mask",
     ),
     "faithfulness": ("deletion_auc", "insertion_auc"),
-    "drift": ("drift_spearman", "drift_top20_overlap"),
     "sanity": ("randomisation_spearman",),
 }
 PRESETS["default"] = PRESETS["localisation"]

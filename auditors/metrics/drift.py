@@ -1,35 +1,24 @@
-"""Map-to-map comparisons that need no masks: drift between model versions and the sanity check.
+"""Pair metrics: a metric of two explanations of the same probe, word by word.
 
-* Map drift (for the regression layer): for each word both answers share, the Spearman rank
-  correlation of the two word maps and the overlap of their top-20% cells. Words are paired by text
-  and occurrence ("dog", "dog#2"), so two versions that answer differently are compared on the words
-  they share.
-* Randomised-weights sanity check (Adebayo et al.): the same computation between the trained model's
-  maps and those of a copy with re-drawn weights; a method whose maps barely change (high Spearman)
-  is not explaining the model. `auditors.metrics.sanity` makes that copy and forces its answer.
+The one pair metric is the randomised-weights sanity check (Adebayo et al.): the Spearman rank
+correlation between a word's map from the trained model and from a copy with re-drawn weights
+(`auditors.metrics.sanity` makes that copy and forces its answer); a method whose maps barely
+change (high Spearman) is not explaining the model.
 
-Similarity itself (Spearman, top overlap, flat maps) is defined once, in `comparison.maps`.
+Map drift between two model versions is not here: it is part of judging a candidate against a
+baseline, in `comparison.drift`. Similarity itself (Spearman, flat maps) is defined once, in
+`comparison.maps`, and used by both.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass
 
 import numpy as np
 
 from auditors.metrics.base import Metric, MetricError, MetricValue, register_metric
 from auditors.metrics.context import ProbeContext
-from comparison.maps import TOP_FRACTION, spearman_similarity, top_overlap
-
-@dataclass(frozen=True)
-class MapDrift:
-    spearman: float
-    top_overlap: float
-
-
-def map_drift(a: np.ndarray, b: np.ndarray, fraction: float = TOP_FRACTION) -> MapDrift:
-    return MapDrift(spearman_similarity(a, b), top_overlap(a, b, fraction))
+from comparison.maps import spearman_similarity
 
 
 class PairMetric(Metric):
@@ -54,26 +43,6 @@ class PairMetric(Metric):
             if other is not None:
                 values.append(self.value(a, self.word_value(a.word_map(word), b.word_map(other)), word.label, word.index))
         return self.probe_values(a, values)
-
-
-@register_metric
-class DriftSpearman(PairMetric):
-    name = "drift_spearman"
-    direction = "higher_is_better"
-    description = "Spearman rank correlation of a word's maps from two explanations of one probe."
-
-    def word_value(self, a, b):
-        return spearman_similarity(a, b)
-
-
-@register_metric
-class DriftTopOverlap(PairMetric):
-    name = "drift_top20_overlap"
-    direction = "higher_is_better"
-    description = "Overlap of the top-20% vision tokens of a word's maps from two explanations of one probe."
-
-    def word_value(self, a, b):
-        return top_overlap(a, b)
 
 
 @register_metric

@@ -67,9 +67,9 @@ def compare_explanations(
     a: "Explanation",
     b: "Explanation",
     methods: Sequence[str] | None = None,
-    metrics: Sequence[str] | str = ("drift",),
+    metrics: Sequence[str] | str = ("sanity",),
 ) -> list[MetricValue]:
-    """Pairwise metrics (map drift, randomisation sanity) of two explanations of the same probe."""
+    """Pair metrics (the randomisation sanity check) of two explanations of the same probe."""
     names = resolve_metrics(metrics)
     chosen = [get_metric(name) for name in names]
     not_pair = [m.name for m in chosen if not isinstance(m, PairMetric)]

@@ -7,6 +7,7 @@ tests must not see each other's registrations.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,15 @@ def saved_models(tmp_path_factory) -> dict[str, Path]:
         processor.save_pretrained(folder)
         folders[name] = folder
     return folders
+
+
+@pytest.fixture()
+def restored_environment():
+    """The CLI exports its settings to the environment (for workers); undo that after the test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture()
@@ -70,8 +80,9 @@ def prefect_harness():
 def audit_env(tmp_path_factory, saved_models, prefect_harness):
     """A data directory with `cap` v1 (@champion) and v2 (@candidate) registered and a 5-probe set.
 
-    Module scope: the flow tests of one module build on each other's stored runs on purpose
-    (rerun, resume), and registering costs seconds.
+    Module scope because registering costs seconds; the registry is shared, so a test that needs
+    fresh runs uses a probe set of its own, and a test that registers more versions uses another
+    model name: every test passes alone and in any order.
     """
     from flows.registry import register_model
     from tests.flows.helpers import write_probe_set

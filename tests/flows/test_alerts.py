@@ -11,9 +11,6 @@ from types import SimpleNamespace
 import pytest
 
 from flows.alerts import (
-    TAG_REPORT,
-    TAG_RUN_ID,
-    TAG_VERDICT,
     AlertPayload,
     AlertSettings,
     DeliveryResult,
@@ -21,8 +18,9 @@ from flows.alerts import (
     emit_verdict_event,
     post_webhook,
     resource_id,
-    tag_model_version,
+    tag_verdict,
 )
+from flows.registry import TAG_REPORT, TAG_RUN_ID, TAG_VERDICT
 from storage.records import ModelVersionRecord, ProbeSetRecord
 
 
@@ -159,7 +157,7 @@ def mlflow_registry(tmp_path_factory):
 
 def test_mlflow_tags_set_on_model_version(mlflow_registry):
     payload = _payload(model_version=mlflow_registry.version)
-    result = tag_model_version(payload, tracking_uri=mlflow_registry.uri,
+    result = tag_verdict(payload, tracking_uri=mlflow_registry.uri,
                                registry_uri=mlflow_registry.uri)
     assert result.ok, result.error
     mv = mlflow_registry.client.get_model_version("demo-captioner", mlflow_registry.version)
@@ -169,7 +167,7 @@ def test_mlflow_tags_set_on_model_version(mlflow_registry):
 
 
 def test_mlflow_tag_on_missing_version_reports_failure(mlflow_registry):
-    result = tag_model_version(_payload(model_version="999"), client=mlflow_registry.client)
+    result = tag_verdict(_payload(model_version="999"), client=mlflow_registry.client)
     assert not result.ok and "999" in (result.error or "")
 
 
@@ -200,14 +198,16 @@ def test_dispatch_uses_every_channel_and_records_outcomes(mlflow_registry, captu
     model = ModelVersionRecord(None, "demo-captioner", mlflow_registry.version, "models:/x/1",
                                "sha", "Arch", run_id="abc")
     verdict = SimpleNamespace(
-        verdict="fail", reasons=("r1",), baseline_run_id=3,
-        comparisons=(SimpleNamespace(method="tam", metric="obj_iou", verdict="fail"),
-                     SimpleNamespace(method="tam", metric="map_drift_spearman", verdict="pass")),
+        verdict="fail", headline="tam obj_iou fell", reasons=("r1",), baseline_run_id=3,
+        comparisons=(SimpleNamespace(method="tam", metric="obj_iou", verdict="fail", counts=True),
+                     SimpleNamespace(method="tam", metric="map_drift_spearman", verdict="fail", counts=False),
+                     SimpleNamespace(method="tam", metric="pointing_game", verdict="pass", counts=True)),
     )
     payload = AlertPayload.from_verdict(
         verdict, model, run_id=9, probe_set=ProbeSetRecord(None, "shapes", "1", "h"),
         report_path="r.html")
-    assert payload.failing == ("tam/obj_iou",) and payload.probe_set == "shapes@1"
+    assert payload.failing == ("tam/obj_iou",) and payload.probe_set == "shapes@1"  # counted failures only
+    assert payload.headline == "tam obj_iou fell"
     with _Server([200]) as server:
         results = dispatch_alerts(
             payload,
@@ -219,6 +219,7 @@ def test_dispatch_uses_every_channel_and_records_outcomes(mlflow_registry, captu
     record = payload.to_alert_record(results)
     assert record.channels == ("mlflow-tag", "prefect-event", "webhook")
     assert record.verdict == "fail" and record.run_id == 9
+    assert record.message.endswith(": tam obj_iou fell")  # the headline
     assert len(record.payload["deliveries"]) == 3
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
-from flows.audit import _transient, audit_model_version, run_audit
+from flows.audit import audit_model_version, run_audit
 from flows.errors import AuditRegressionError, ValidationFailedError
 from flows.registry import register_model
+from flows.request import AuditRequest
+from flows.tasks import _transient
 from flows.worker import repository_for, run_probe_batch
 from tests.flows.helpers import write_probe_set
 
@@ -17,11 +22,13 @@ def _audit(env, **overrides):
     parameters = dict(model_uri="models:/cap@candidate", probe_set=str(env["probes"]), methods=METHODS,
                       show_progress=False)
     parameters.update(overrides)
-    return run_audit(**parameters)
+    return run_audit(AuditRequest.from_parameters(**parameters))
 
 
 def test_candidate_is_audited_against_the_champion(audit_env):
-    outcome = _audit(audit_env)
+    # a probe set of its own: neither version has a run on it, whichever test ran before
+    probes = write_probe_set(audit_env["root"] / "probes-first", n=5, name="first")
+    outcome = _audit(audit_env, probe_set=str(probes))
     repository = repository_for(audit_env["settings"].storage_url())
     run = repository.get_run(outcome.run_id)
     assert run.status == "completed"
@@ -35,8 +42,9 @@ def test_candidate_is_audited_against_the_champion(audit_env):
     # two unrelated random models look at different places: the drift check must fail
     assert outcome.verdict == "fail", outcome.reasons
     assert any("map_drift" in r for r in outcome.reasons)
-    comparisons = repository.get_comparisons(outcome.run_id)
-    assert comparisons and {c.baseline_run_id for c in comparisons} == {outcome.baseline_run_id}
+    (stored,) = repository.get_verdicts(outcome.run_id)  # the verdict is a record, with its settings
+    assert (stored.verdict, stored.baseline_run_id, stored.headline) == ("fail", outcome.baseline_run_id, outcome.reason)
+    assert stored.settings["drift"]["min_spearman"] == 0.3 and stored.comparisons
     assert repository.get_alerts(outcome.run_id)
     assert outcome.report_html and open(outcome.report_html).read().lstrip().lower().startswith("<!doctype html")
     # aggregates were pooled from the per-probe values
@@ -60,29 +68,35 @@ def test_a_fail_verdict_ends_the_flow_run_failed_with_the_outcome(audit_env):
 
 def test_rerunning_reuses_the_run_and_duplicates_nothing(audit_env):
     repository = repository_for(audit_env["settings"].storage_url())
+
+    def counts(run_id):
+        return (len(repository.get_generations(run_id)), len(repository.get_maps(run_id)),
+                len(repository.get_verdicts(run_id)), len(repository.get_comparisons(run_id)),
+                len(repository.get_alerts(run_id)), len(repository.list_runs()))
+
     first = _audit(audit_env)
-    counts = (len(repository.get_generations(first.run_id)), len(repository.get_maps(first.run_id)),
-              len(repository.get_comparisons(first.run_id)), len(repository.get_alerts(first.run_id)),
-              len(repository.list_runs()))
+    before = counts(first.run_id)
     again = _audit(audit_env)
     assert again.run_id == first.run_id and again.baseline_run_id == first.baseline_run_id
     assert again.n_explained == 0 and again.n_resumed == 5
-    assert (len(repository.get_generations(first.run_id)), len(repository.get_maps(first.run_id)),
-            len(repository.get_comparisons(first.run_id)), len(repository.get_alerts(first.run_id)),
-            len(repository.list_runs())) == counts
+    assert (again.verdict, again.reasons) == (first.verdict, first.reasons)
+    assert counts(first.run_id) == before and before[2] == 1
 
 
 def test_identical_weights_pass_against_each_other(audit_env, saved_models):
-    same = register_model(saved_models["a"], "cap", settings=audit_env["settings"], reuse_existing=False)
-    outcome = _audit(audit_env, model_uri=same.source_uri, baseline_uri="models:/cap/1")
+    # another model name: this test adds versions without changing `cap`'s for the other tests
+    first = register_model(saved_models["a"], "cap-same", settings=audit_env["settings"], reuse_existing=False)
+    same = register_model(saved_models["a"], "cap-same", settings=audit_env["settings"], reuse_existing=False)
+    outcome = _audit(audit_env, model_uri=same.source_uri, baseline_uri=first.source_uri)
     assert outcome.verdict == "pass", outcome.reasons
     assert not outcome.failed
 
 
 def test_a_partly_stored_run_is_resumed(audit_env):
     """Two probes stored by an earlier (interrupted) attempt: the flow explains only the rest."""
-    from flows.audit import audit_config, start_run_task
+    from flows.identity import audit_config
     from flows.registry import resolve_model
+    from flows.tasks import start_run_task
 
     settings = audit_env["settings"]
     probes = write_probe_set(audit_env["root"] / "probes-resume", n=5, name="resume").resolve()
@@ -104,7 +118,7 @@ def test_a_partly_stored_run_is_resumed(audit_env):
 
 
 def test_transient_failures_are_retried(audit_env, monkeypatch):
-    import flows.audit as audit_module
+    import flows.tasks as audit_module
 
     calls: dict[str, int] = {}
     real = audit_module.run_probe_batch
@@ -146,3 +160,34 @@ def test_unknown_methods_and_settings_are_input_errors(audit_env):
         _audit(audit_env, methods=["tam", "nonsense"])
     with pytest.raises(FlowsInputError, match="unknown explain setting"):
         _audit(audit_env, explain_settings={"max_tokens": 3})
+
+
+def test_a_report_rendered_later_shows_the_verdict_the_audit_returned(audit_env, tmp_path):
+    """Drift reported but not deciding (`drift.affects_verdict = false`): the audit's verdict, the
+    report it wrote and `mllm-audit report RUN_ID` rendered afterwards all say the same."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from reports import load_report_data
+
+    probes = write_probe_set(audit_env["root"] / "probes-lenient", n=5, name="lenient")
+    outcome = _audit(audit_env, probe_set=str(probes), regression={"drift": {"affects_verdict": False}})
+    written = json.loads(open(outcome.report_json).read())
+    assert written["verdict"] == outcome.verdict and written["headline"] == outcome.reason
+    assert written["comparison_settings"]["drift"]["affects_verdict"] is False
+    drift = [c for c in written["comparisons"] if c["metric"].startswith("map_drift")]
+    assert drift and not any(c["counts"] for c in drift)  # reported, not counted
+
+    repository = repository_for(audit_env["settings"].storage_url())
+    later = load_report_data(repository, outcome.run_id)
+    assert (later.verdict.verdict, later.verdict.headline) == (outcome.verdict, outcome.reason)
+    saved = dict(os.environ)  # the CLI exports its settings to the environment
+    try:
+        result = CliRunner().invoke(app, ["report", str(outcome.run_id), "--out", str(tmp_path / "again")])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert (again["verdict"], again["headline"], again["reasons"]) == (
+        written["verdict"], written["headline"], written["reasons"])

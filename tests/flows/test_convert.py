@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from auditors.explanation import Explanation
 from auditors.probes import load_probe_set
@@ -54,3 +55,25 @@ def test_probe_set_records_keep_identity(tmp_path):
     assert record.content_hash == probe_set.content_hash and record.n_probes == 2
     assert probes[1].image_path == "images/p001.png" and not Path(probes[1].image_path).is_absolute()
     assert probes[0].object_words == (("red", "circle"),)
+
+
+def test_aggregates_come_from_the_records_by_each_metrics_rule():
+    from flows.convert import aggregate_records
+    from storage.records import MetricRecord
+
+    def value(metric, v, probe, word=None):
+        return MetricRecord("tam", metric, v, "higher_is_better", probe_key=probe, word=word)
+
+    per_probe = [
+        value("obj_iou", 0.2, "p0", "red"), value("obj_iou", 0.4, "p0", "circle"), value("obj_iou", 0.9, "p1", "red"),
+        value("obj_iou", 0.3, "p0"), value("obj_iou", 0.9, "p1"),  # probe-level means: not pooled again
+        value("func_iou", 0.2, "p0", "a"), value("func_iou", 0.3, "p1", "a"),
+        value("f1_iou", 0.1, "p0"), value("f1_iou", 0.9, "p1"),
+        MetricRecord("tam", "obj_iou", 0.0, "higher_is_better"),  # an old aggregate row is ignored
+    ]
+    aggregates = {m.metric: m.value for m in aggregate_records(per_probe)}
+    assert all(m.probe_key is None and m.word is None for m in aggregate_records(per_probe))
+    assert aggregates["obj_iou"] == pytest.approx(0.5)  # pooled over the three words
+    obj, func = 0.5, 0.25
+    assert aggregates["f1_iou"] == pytest.approx(2 * obj * func / (obj + func))  # F1 of the pooled means (1/3)
+    assert aggregates["f1_iou"] != pytest.approx(0.5)  # not the mean of the per-probe F1s

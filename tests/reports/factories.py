@@ -1,7 +1,8 @@
-"""Synthetic storage records for report tests and the report benchmark.
+"""Synthetic storage records for the report tests.
 
 A "clean" baseline looks at the object it names; a "shortcut" candidate looks at a corner marker.
-Built directly as storage records: no model, no database needed.
+Built directly as storage records: no model, no database needed; the verdict is the real
+`comparison.compare_runs` of the two synthetic runs.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from reports import HistoryEntry, ReportData, VerdictSummary
+from comparison import RunResults, compare_runs
+from reports import HistoryEntry, ReportData
 from storage.records import (
     AlertRecord,
     AuditRunRecord,
-    ComparisonRecord,
     GenerationRecord,
     MetricRecord,
     ModelVersionRecord,
@@ -120,16 +121,8 @@ def make_report_data(
     for method in methods:
         metrics.append(MetricRecord(method, "f1_iou", 0.12, "higher_is_better"))
         base_metrics.append(MetricRecord(method, "f1_iou", 0.55, "higher_is_better"))
-    comparisons = []
-    for method in methods:
-        comparisons.append(ComparisonRecord(12, 11, method, "obj_iou", -0.55, -0.6, -0.5,
-                                            2 * n_probes, 0.05, "fail"))
-        comparisons.append(ComparisonRecord(12, 11, method, "map_drift_spearman", 0.05, 0.0, 0.1,
-                                            7 * n_probes, 0.3, "fail"))
-    reasons = ("tam obj_iou fell by 0.550 (95% CI [-0.600, -0.500], 12 pairs), tolerance -0.050: "
-               "regression beyond tolerance.",)
-    verdict = VerdictSummary("fail", reasons, 7 * n_probes, 0, 0,
-                             {"p0000": "tam obj_iou -0.550"})
+    verdict = compare_runs(RunResults(cand_run.id, metrics, maps, gens),
+                           RunResults(base_run.id, base_metrics, base_maps, base_gens))
     history = [
         HistoryEntry(11, "1", "completed", base_run.started_at, base_run.finished_at,
                      "shapes-probes@1.0", None, None,
@@ -139,7 +132,7 @@ def make_report_data(
                      tuple(m for m in metrics if m.probe_key is None)),
     ]
     alerts = [AlertRecord(12, "fail", "mllm-audit FAIL: demo-captioner version 2",
-                          ("cli", "webhook"), {"reasons": list(reasons)}, T0)]
+                          ("cli", "webhook"), {"reasons": list(verdict.reasons)}, T0)]
     if not with_baseline:
         return ReportData(cand_run, cand_mv, ps, probes, gens, maps, metrics,
                           probe_images=images, history=history[1:])
@@ -147,6 +140,6 @@ def make_report_data(
         run=cand_run, model_version=cand_mv, probe_set=ps, probes=probes, generations=gens,
         maps=maps, metrics=metrics, baseline_run=base_run, baseline_model_version=base_mv,
         baseline_generations=base_gens, baseline_maps=base_maps, baseline_metrics=base_metrics,
-        comparisons=comparisons, verdict=verdict, alerts=alerts, history=history,
+        verdict=verdict, alerts=alerts, history=history,
         probe_images=images,
     )

@@ -5,16 +5,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from html import escape
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from reports import ReportData, ReportOptions, VerdictSummary, build_report, load_report_data
-from reports.build import paginate
-from reports.page import script_json
+from comparison import DriftConfig, RegressionConfig, RunResults, compare_runs
 from comparison.bootstrap import cluster_bootstrap_mean, stable_seed
-from storage.records import ProbeResult
+from flows.verdicts import verdict_record
+from reports import ReportOptions, build_report, load_report_data
+from reports.build import paginate
+from reports.encode import thumbnail
+from reports.page import script_json
+from storage.records import AlertRecord, ProbeResult
 from tests.reports.factories import make_report_data
 
 XSS_PROMPT = '<script>window.__xss=1</script> "quoted" & <img src=x onerror="window.__xss=2">'
@@ -40,6 +44,7 @@ def test_single_self_contained_file_with_json_summary(tmp_path):
     assert all(img["src"].startswith("data:image/") for img in data["gallery"]["images"])
     assert set(data["figures"]) >= {"fig-distributions", "fig-deltas", "fig-drift", "fig-history"}
     assert 'data-verdict="fail"' in html
+    assert escape(make_report_data(5).verdict.headline) in html  # the stored headline, in plain words
     for section in ("summary", "comparisons", "metrics", "gallery", "history", "alerts", "lineage"):
         assert f'id="{section}"' in html
     summary = json.loads(paths.json.read_text())
@@ -113,6 +118,7 @@ def test_images_from_files_are_shared_and_missing_ones_warned(tmp_path):
         next(p["img"] for p in payload["probes"] if p["key"] == "p0000")}
     summary = json.loads(paths.json.read_text())
     assert any("p0002" in w and "placeholder" in w for w in summary["warnings"])
+    assert any("3 probe image(s) were read from the probe folder" in w for w in summary["warnings"])
 
 
 def test_large_gallery_is_split_into_pages_within_budget(tmp_path):
@@ -157,17 +163,15 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
         build_report(make_report_data(1), blocker / "sub")
 
 
-def test_load_report_data_from_repository(tmp_path):
-    from storage.repository import AuditRepository
-
-    src = make_report_data(4)
-    repo = AuditRepository(f"sqlite:///{tmp_path / 'audit.db'}")
-    ps = repo.get_or_create_probe_set(dataclasses.replace(src.probe_set, id=None, root=str(tmp_path)),
-                                      [dataclasses.replace(p, id=None) for p in src.probes])
+def _store(repo, src, *, thumbnails: bool, root):
+    """The factory's records as a stored audit: probe set (with or without thumbnails), both runs,
+    the verdict as the flow stores it, and an alert. Returns (candidate run id, baseline run id)."""
+    probes = [dataclasses.replace(p, id=None, thumbnail=thumbnail(Image.fromarray(src.probe_images[p.probe_key]))
+                                  if thumbnails else None) for p in src.probes]
+    ps = repo.get_or_create_probe_set(dataclasses.replace(src.probe_set, id=None, root=str(root)), probes)
     run_ids = {}
     for side, mv, gens, maps, metrics in (
-        ("base", src.baseline_model_version, src.baseline_generations, src.baseline_maps,
-         src.baseline_metrics),
+        ("base", src.baseline_model_version, src.baseline_generations, src.baseline_maps, src.baseline_metrics),
         ("cand", src.model_version, src.generations, src.maps, src.metrics),
     ):
         mv_rec = repo.get_or_create_model_version(dataclasses.replace(mv, id=None))
@@ -177,43 +181,73 @@ def test_load_report_data_from_repository(tmp_path):
             key = probe.probe_key
             repo.add_probe_result(run.id, ProbeResult(
                 key, next(g for g in gens if g.probe_key == key),
-                [m for m in maps if m.probe_key == key],
-                [m for m in metrics if m.probe_key == key]))
+                [m for m in maps if m.probe_key == key], [m for m in metrics if m.probe_key == key]))
         repo.set_aggregate_metrics(run.id, [m for m in metrics if m.probe_key is None])
         repo.finish_run(run.id, "completed", {"explain": 1.0})
         run_ids[side] = run.id
-    from storage.records import AlertRecord, VerdictRecord
+    verdict = dataclasses.replace(src.verdict, candidate_run_id=run_ids["cand"], baseline_run_id=run_ids["base"])
+    repo.add_verdict(verdict_record(verdict))
+    repo.add_alert(AlertRecord(run_ids["cand"], "fail", "FAIL <one>", ("cli",), {}))
+    return run_ids["cand"], run_ids["base"]
 
-    repo.add_verdict(VerdictRecord(
-        run_ids["cand"], run_ids["base"], "fail", "stored reason <one>", ("stored reason <one>",), {"seed": 0},
-        comparisons=tuple(dataclasses.replace(c, candidate_run_id=run_ids["cand"], baseline_run_id=run_ids["base"])
-                          for c in src.comparisons)))
 
-    repo.add_alert(AlertRecord(run_ids["cand"], "fail", "FAIL", ("cli",),
-                               {"reasons": ["stored reason <one>"]}))
+def test_a_report_is_rebuilt_from_the_database_alone(tmp_path):
+    from storage.repository import AuditRepository
 
-    data = load_report_data(repo, run_ids["cand"], probe_root=tmp_path / "nowhere")
-    assert data.baseline_run.id == run_ids["base"]  # inferred from the stored comparisons
+    src = make_report_data(4)
+    repo = AuditRepository(f"sqlite:///{tmp_path / 'audit.db'}")
+    cand, base = _store(repo, src, thumbnails=True, root=tmp_path / "deleted-probe-folder")
+
+    data = load_report_data(repo, cand)
+    assert data.baseline_run.id == base  # the baseline its stored verdict names
     assert data.model_version.version == "2" and data.baseline_model_version.version == "1"
-    assert len(data.probes) == 4 and len(data.generations) == 4
-    assert len(data.maps) == len(src.maps)
-    assert data.verdict.verdict == "fail" and data.verdict.reasons == ("stored reason <one>",)
-    assert [h.run_id for h in data.history] == [run_ids["base"], run_ids["cand"]]
-    assert data.history[1].verdict == "fail" and data.history[0].verdict is None
+    assert len(data.probes) == 4 and len(data.generations) == 4 and len(data.maps) == len(src.maps)
+    assert data.verdict.verdict == "fail" and data.verdict.headline == src.verdict.headline
+    assert data.verdict.reasons == src.verdict.reasons and data.verdict.probes == src.verdict.probes
+    assert [h.run_id for h in data.history] == [base, cand]
+    assert (data.history[1].verdict, data.history[1].baseline_run_id) == ("fail", base)
+    assert data.history[0].verdict is None
     assert {m.metric for m in data.history[1].aggregates} == {"f1_iou"}
     assert data.lineage.package_versions == {"numpy": np.__version__}
-    assert data.lineage.baseline_run_id == run_ids["base"]
+    assert data.lineage.comparison_settings == src.verdict.settings
 
     paths = build_report(data, tmp_path / "report")
     summary = json.loads(paths.json.read_text())
-    assert summary["verdict"] == "fail"
-    assert len(summary["warnings"]) == 4  # images are not in the nowhere folder: placeholders
-    html = paths.html.read_text(encoding="utf-8")
-    assert "stored reason &lt;one&gt;" in html
+    assert summary["verdict"] == "fail" and summary["headline"] == src.verdict.headline
+    assert summary["warnings"] == []  # every image came from the stored thumbnails
+    gallery = _data_block(paths.html.read_text(encoding="utf-8"))["gallery"]
+    assert len(gallery["images"]) == 4 and all(i["src"].startswith("data:image/jpeg") for i in gallery["images"])
+    assert "FAIL &lt;one&gt;" in paths.html.read_text(encoding="utf-8")
 
-    lone = load_report_data(repo, run_ids["base"])
+    lone = load_report_data(repo, base)
     assert lone.baseline_run is None and lone.verdict is None
     build_report(lone, tmp_path / "lone")
+
+
+def test_an_old_database_without_thumbnails_reads_the_probe_folder_and_says_so(tmp_path):
+    from storage.repository import AuditRepository
+
+    src = make_report_data(2)
+    root = tmp_path / "probes"
+    (root / "images").mkdir(parents=True)
+    Image.fromarray(src.probe_images["p0000"]).save(root / "images" / "p0000.png")  # p0001's image is gone
+    repo = AuditRepository(f"sqlite:///{tmp_path / 'audit.db'}")
+    cand, _ = _store(repo, src, thumbnails=False, root=root)
+    summary = json.loads(build_report(load_report_data(repo, cand), tmp_path / "report").json.read_text())
+    assert any("p0001" in w and "placeholder" in w for w in summary["warnings"])
+    assert any("2 probe image(s) were read from the probe folder" in w and "database alone" in w
+               for w in summary["warnings"])
+
+
+def test_the_report_shows_a_verdict_that_ignores_drift_as_stored(tmp_path):
+    data = make_report_data(3)
+    lenient = compare_runs(RunResults(12, data.metrics, data.maps, data.generations),
+                           RunResults(11, data.baseline_metrics, data.baseline_maps, data.baseline_generations),
+                           RegressionConfig(drift=DriftConfig(affects_verdict=False)))
+    data.verdict = lenient
+    html = build_report(data, tmp_path).html.read_text(encoding="utf-8")
+    assert lenient.verdict == "fail"  # obj_iou still fails; drift is reported only
+    assert "fail (reported only)" in html and escape(lenient.headline) in html
 
 
 def test_cluster_bootstrap_resamples_groups():
@@ -226,15 +260,6 @@ def test_cluster_bootstrap_resamples_groups():
         cluster_bootstrap_mean([[float("nan")]], rng=stable_seed(0, "z"))
 
 
-def test_verdict_summary_from_comparisons_picks_worst():
-    data = make_report_data(1)
-    comps = [dataclasses.replace(c, verdict="pass") for c in data.comparisons]
-    comps[0] = dataclasses.replace(comps[0], verdict="warn")
-    summary = VerdictSummary.from_comparisons(comps, data.directions())
-    assert summary.verdict == "warn" and "straddles" in summary.reasons[0]
-    assert isinstance(data, ReportData)
-
-
 def test_report_of_a_run_without_maps_still_builds(tmp_path):
     data = make_report_data(2)
     data.maps, data.baseline_maps = [], []
@@ -245,26 +270,26 @@ def test_report_of_a_run_without_maps_still_builds(tmp_path):
     assert data.warnings == []  # the caller's data is not modified by a build
 
 
-def test_most_changed_token_is_where_the_versions_maps_disagree():
-    from reports.build import most_changed_token
+def test_a_legacy_verdict_of_an_upgraded_database_is_shown_as_stored(tmp_path):
+    """Migration 0003 turns old comparison rows into verdicts without a full result: the report
+    shows their verdict, headline and reasons as stored, and phrases each row."""
+    from storage.records import VerdictRecord
+    from storage.repository import AuditRepository
 
-    same = np.zeros((4, 4)); same[1, 1] = 1.0
-    moved = np.zeros((4, 4)); moved[3, 3] = 1.0
-    cand = {"tam": {0: same, 1: moved, 2: same}}
-    base = {"tam": {0: same, 1: same, 2: same}}
-    assert most_changed_token(cand, base, [0, 1, 2]) == 1
-    # an unpaired token (the baseline never generated its word) is never chosen
-    assert most_changed_token(cand, base, [0, -1, 2]) in (0, 2)
-    assert most_changed_token(cand, base, [-1, -1, -1]) is None
-
-
-def test_most_changed_token_can_be_limited_to_object_words():
-    from reports.build import most_changed_token
-
-    same = np.zeros((4, 4)); same[1, 1] = 1.0
-    moved = np.zeros((4, 4)); moved[3, 3] = 1.0
-    half = np.zeros((4, 4)); half[1, 1] = 1.0; half[3, 3] = 1.0
-    cand = {"tam": {0: moved, 1: half, 2: same}}
-    base = {"tam": {0: same, 1: same, 2: same}}
-    assert most_changed_token(cand, base, [0, 1, 2]) == 0
-    assert most_changed_token(cand, base, [0, 1, 2], eligible={1, 2}) == 1
+    src = make_report_data(2)
+    repo = AuditRepository(f"sqlite:///{tmp_path / 'audit.db'}")
+    cand, base = _store(repo, src, thumbnails=True, root=tmp_path)
+    rows = [dataclasses.replace(r, candidate_run_id=cand, baseline_run_id=base)
+            for r in verdict_record(src.verdict).comparisons]
+    repo.add_verdict(VerdictRecord(cand, base, "warn", "legacy headline", ("legacy reason <1>",), {"legacy": True},
+                                   {"type": "mllm_audit.legacy_verdict", "version": 1}, tuple(rows)))
+    data = load_report_data(repo, cand)
+    assert (data.verdict.verdict, data.verdict.headline, data.verdict.reasons) == (
+        "warn", "legacy headline", ("legacy reason <1>",))
+    assert data.verdict.n_words_compared is None and len(data.comparisons) == len(rows)
+    assert {(c.method, c.metric, c.verdict) for c in data.comparisons} == {(r.method, r.metric, r.verdict) for r in rows}
+    assert all(c.reason.startswith(f"{c.method} {c.metric}") for c in data.comparisons)
+    paths = build_report(data, tmp_path / "report")
+    summary = json.loads(paths.json.read_text())
+    assert summary["verdict"] == "warn" and summary["words"] is None
+    assert "legacy reason &lt;1&gt;" in paths.html.read_text(encoding="utf-8")

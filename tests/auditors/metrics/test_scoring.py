@@ -64,7 +64,7 @@ def test_metrics_needing_masks_are_skipped_without_objects_and_faithfulness_need
     with pytest.raises(MetricError, match="scorer"):
         score_explanation(exp, None, metrics=["deletion_auc"])
     with pytest.raises(MetricError, match="compare_explanations"):
-        score_explanation(exp, None, metrics=["drift"])
+        score_explanation(exp, None, metrics=["sanity"])
     with pytest.raises(MetricError, match="unknown metric"):
         score_explanation(exp, None, metrics=["nope"])
 

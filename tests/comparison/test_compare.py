@@ -1,39 +1,22 @@
-"""Regression statistics on constructed runs where the right answer is known."""
+"""`compare_runs` on constructed runs where the right answer is known."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from flows.regression import (
+from comparison import (
     DRIFT_SPEARMAN,
     DRIFT_TOP_OVERLAP,
+    ComparisonError,
     DriftConfig,
     RegressionConfig,
-    RegressionError,
     RunResults,
     compare_runs,
 )
-from storage.records import GenerationRecord, MetricRecord, TokenMapRecord
+from tests.comparison.records import Map, Metric, answer, blob
 
 WORDS = ("a", "red", "circle", "above", "a", "blue", "square")
-
-
-def _generation(probe: str, words: tuple[str, ...]) -> GenerationRecord:
-    tokens = tuple(("\u0120" if i else "") + w for i, w in enumerate(words)) + ("<eos>",)
-    return GenerationRecord(
-        probe_key=probe,
-        prompt="Describe the image.",
-        text=" ".join(words),
-        token_ids=tuple(range(len(tokens))),
-        tokens=tokens,
-        word_index=tuple(range(len(words))) + (-1,),
-    )
-
-
-def _blob(peak: tuple[int, int], shape=(8, 8)) -> np.ndarray:
-    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
-    return np.exp(-((yy - peak[0]) ** 2 + (xx - peak[1]) ** 2) / 4.0)
 
 
 def _run(
@@ -47,17 +30,16 @@ def _run(
 ) -> RunResults:
     """values: (probe, word) -> metric value; peaks: probe -> where every map peaks."""
     metrics = [
-        MetricRecord(method="tam", metric=metric, value=v, direction=direction,  # type: ignore[arg-type]
-                     probe_key=p, word=w)
+        Metric(method="tam", metric=metric, value=v, direction=direction, probe_key=p, word=w)
         for (p, w), v in values.items()
     ]
-    generations = [_generation(p, ws) for p, ws in words_by_probe.items()]
+    generations = [answer(p, ws) for p, ws in words_by_probe.items()]
     maps = []
     if peaks is not None:
         for p, ws in words_by_probe.items():
             for i, w in enumerate(ws):
-                token_text = _generation(p, ws).tokens[i]  # the stored piece, e.g. "\u0120red"
-                maps.append(TokenMapRecord(p, i, token_text, i, "tam", _blob(peaks[p])))
+                token_text = answer(p, ws).tokens[i]  # the stored piece, e.g. "\u0120red"
+                maps.append(Map(p, i, token_text, i, "tam", blob(peaks[p])))
     return RunResults(run_id, metrics, maps, generations)
 
 
@@ -84,8 +66,8 @@ def test_clear_regression_fails():
     assert cmp.n_probes == 20
     assert cmp.n_pairs == 20 * len(set(WORDS))
     assert "fell by 0.300" in verdict.reasons[0] and "regression" in verdict.reasons[0]
-    (record,) = verdict.comparison_records()
-    assert (record.candidate_run_id, record.baseline_run_id, record.verdict) == (2, 1, "fail")
+    assert (verdict.candidate_run_id, verdict.baseline_run_id) == (2, 1)
+    assert verdict.headline.startswith("tam obj_iou fell by 0.300")
 
 
 def test_noise_passes():
@@ -201,10 +183,18 @@ def test_map_drift_fails_when_candidate_looks_elsewhere_and_needs_no_masks():
     spear = next(c for c in bad.comparisons if c.metric == DRIFT_SPEARMAN)
     assert spear.ci_high < 0.3
     assert "looks somewhere else" in spear.reason
-    assert bad.summary().probe_notes  # the gallery gets a note per moved probe
+    flags = bad.probe_flags()  # the gallery names each moved probe's changes beyond a limit
+    assert set(flags) == set(probes)
+    assert all(f.metric in (DRIFT_SPEARMAN, DRIFT_TOP_OVERLAP) and f.check_verdict == "fail" and f.beyond > 0
+               for probe_flags in flags.values() for f in probe_flags)
+    assert compare_runs(same, baseline, config).probe_flags() == {}  # nothing moved, nothing flagged
 
-    lenient = RegressionConfig(drift=DriftConfig(affects_verdict=False))
-    assert compare_runs(moved, baseline, lenient).verdict == "pass"
+    lenient = compare_runs(moved, baseline, RegressionConfig(drift=DriftConfig(affects_verdict=False)))
+    assert lenient.verdict == "pass"
+    # drift is still reported, marked as not deciding
+    spear = lenient.check("tam", DRIFT_SPEARMAN)
+    assert spear.verdict == "fail" and not spear.counts and "Reported only" in spear.reason
+    assert lenient.headline.startswith("All ") and "reported only" in lenient.headline
 
 
 def test_deterministic_and_seed_dependent():
@@ -233,64 +223,16 @@ def test_few_probes_never_pass_silently():
 def test_nothing_in_common_is_an_error():
     a = _run(1, {("p000", "red"): 0.5}, words_by_probe={})
     b = _run(2, {("p999", "red"): 0.5}, words_by_probe={})
-    with pytest.raises(RegressionError, match="nothing to compare"):
+    with pytest.raises(ComparisonError, match="nothing to compare"):
         compare_runs(a, b)
-
-
-def test_config_from_mapping_rejects_unknown_keys():
-    cfg = RegressionConfig.from_mapping(
-        {"tolerances": {"obj_iou": 0.1}, "drift": {"min_spearman": 0.5}, "seed": 3}
-    )
-    assert cfg.tolerance_for("obj_iou") == 0.1 and cfg.drift.min_spearman == 0.5
-    assert cfg.tolerance_for("other") == cfg.default_tolerance
-    with pytest.raises(RegressionError, match="toleranse"):
-        RegressionConfig.from_mapping({"toleranse": {}})
-
-
-def test_compare_stored_runs_reads_and_stores_through_the_repository(tmp_path):
-    from flows.regression import compare_stored_runs
-    from storage.records import ModelVersionRecord, ProbeRecord, ProbeResult, ProbeSetRecord
-    from storage.repository import AuditRepository
-
-    repo = AuditRepository(f"sqlite:///{tmp_path / 'audit.db'}")
-    probes = {f"p{i:03d}": ("a", "red", "circle") for i in range(6)}
-    ps = repo.get_or_create_probe_set(
-        ProbeSetRecord(None, "shapes", "1", "hash"),
-        [ProbeRecord(k, f"images/{k}.png", "Describe.") for k in probes],
-    )
-    runs = {}
-    for version, delta, peak in (("1", 0.0, (2, 2)), ("2", -0.4, (7, 7))):
-        mv = repo.get_or_create_model_version(
-            ModelVersionRecord(None, "demo", version, f"models:/demo/{version}", "h" + version, "A"))
-        run = repo.start_run(mv.id, ps.id, {"methods": ["tam"]})
-        source = _run(0, {(p, w): 0.6 + delta for p, ws in probes.items() for w in ws},
-                      words_by_probe=probes, peaks={p: peak for p in probes})
-        for key in probes:
-            repo.add_probe_result(run.id, ProbeResult(
-                key, next(g for g in source.generations if g.probe_key == key),
-                [m for m in source.maps if m.probe_key == key],
-                [m for m in source.metrics if m.probe_key == key]))
-        repo.finish_run(run.id, "completed")
-        runs[version] = run.id
-    verdict = compare_stored_runs(repo, runs["2"], runs["1"])
-    assert verdict.verdict == "fail"
-    (stored_verdict,) = repo.get_verdicts(runs["2"])
-    assert (stored_verdict.verdict, stored_verdict.reasons) == ("fail", verdict.reasons)
-    assert stored_verdict.settings["default_tolerance"] == 0.05 and stored_verdict.baseline_run_id == runs["1"]
-    stored = repo.get_comparisons(runs["2"])
-    assert {(c.method, c.metric, c.verdict) for c in stored} >= {
-        ("tam", "obj_iou", "fail"), ("tam", DRIFT_SPEARMAN, "fail")}
-    assert all(c.baseline_run_id == runs["1"] for c in stored)
-    obj = next(c for c in stored if c.metric == "obj_iou")
-    assert obj.delta == pytest.approx(-0.4) and obj.n_pairs == 18
 
 
 def test_maps_of_different_grid_sizes_are_compared_on_a_common_grid():
     probes = {f"p{i:03d}": ("red",) for i in range(4)}
     base = _run(1, {}, words_by_probe=probes)
     cand = _run(2, {}, words_by_probe=probes)
-    base.maps.extend(TokenMapRecord(p, 0, "red", 0, "tam", _blob((2, 2), (8, 8))) for p in probes)
-    cand.maps.extend(TokenMapRecord(p, 0, "red", 0, "tam", _blob((4, 4), (16, 16)))
+    base.maps.extend(Map(p, 0, "red", 0, "tam", blob((2, 2), (8, 8))) for p in probes)
+    cand.maps.extend(Map(p, 0, "red", 0, "tam", blob((4, 4), (16, 16)))
                      for p in probes)
     verdict = compare_runs(cand, base)
     spear = next(c for c in verdict.comparisons if c.metric == DRIFT_SPEARMAN)

@@ -1,0 +1,65 @@
+"""Commands about data: `probes validate`, `probes import-coco`, `db upgrade`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from flows.cli.app import EXIT_BAD_INPUT, EXIT_OK, db_app, probes_app
+from flows.cli.guard import fail, guarded, settings
+
+
+@probes_app.command("validate")
+@guarded
+def probes_validate(folder: Path = typer.Argument(..., help="Probe set folder.")) -> int:
+    """Validate a probe set folder (great-expectations suite + loader checks); exit 2 when invalid."""
+    settings()
+    from auditors.probes import validate_probe_set
+
+    from flows.validation import validate_probe_manifest
+
+    report = validate_probe_manifest(folder)
+    problems = list(report.failures) + [str(p) for p in validate_probe_set(folder)]
+    if problems:
+        for problem in problems:
+            typer.echo(f"  - {problem}", err=True)
+        fail(f"probe set {folder} is invalid ({len(problems)} problems)", EXIT_BAD_INPUT)
+    typer.echo(f"probe set {folder} is valid: {report.n_rows} probes, {report.n_expectations} expectations met")
+    return EXIT_OK
+
+
+@probes_app.command("import-coco")
+@guarded
+def probes_import_coco(
+    instances: Path = typer.Option(..., "--instances", help="COCO instances JSON (boxes/segmentations)."),
+    images: Path = typer.Option(..., "--images", help="Folder of the COCO images."),
+    out: Path = typer.Option(..., "--out", help="Probe set folder to write."),
+    captions: Optional[Path] = typer.Option(None, "--captions", help="COCO captions JSON (optional)."),
+    name: str = typer.Option("coco", "--name", help="Probe set name."),
+    version: str = typer.Option("1", "--version", help="Probe set version."),
+    prompt: str = typer.Option("Describe the image.", "--prompt", help="Prompt of every probe."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Keep the first N images."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing probe set folder."),
+) -> int:
+    """Build a probe set (images, masks, probes.jsonl) from COCO-format annotation files."""
+    settings()
+    from auditors.probes.coco import import_coco
+
+    probe_set = import_coco(instances, captions, images, out, name=name, version=version, prompt=prompt,
+                            limit=limit, overwrite=overwrite)
+    typer.echo(f"wrote probe set {probe_set.name}@{probe_set.version} ({len(probe_set.probes)} probes) to {out}")
+    return EXIT_OK
+
+
+@db_app.command("upgrade")
+@guarded
+def db_upgrade(db: Optional[str] = typer.Option(None, "--db", help="Database URL.")) -> int:
+    """Create or migrate the audit database to the current schema."""
+    resolved_settings = settings(db_url=db)
+    from storage.migrate import upgrade
+
+    revision = upgrade(resolved_settings.storage_url())
+    typer.echo(f"database at schema revision {revision}")
+    return EXIT_OK

@@ -1,0 +1,104 @@
+"""Fan the probes of one run out to `explain-probes` tasks in batches and follow them.
+
+Why a module of its own: submitting batches, a terminal progress bar, a progress artifact in the
+Prefect UI and warming the model while the probe set is validated are the audit's plumbing, apart
+from what the audit decides.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from flows.registry import ResolvedModel
+from flows.request import AuditRequest
+from flows.tasks import explain_probes_task
+from flows.worker import ProbeBatchResult
+
+
+def chunks(keys: list[str], size: int) -> list[list[str]]:
+    size = max(1, int(size))
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+
+def warm_model_in_background(resolved: ResolvedModel, home: str) -> None:
+    """Open the model in this process while the probe set is validated (both take seconds).
+
+    Only with the thread-pool runner, whose tasks share this process's model cache; Dask workers
+    open their own copy. A failure here is ignored: the first batch hits it again and reports it.
+    """
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.worker import model_for
+
+    context = FlowRunContext.get()
+    if context is None or not isinstance(context.task_runner, ThreadPoolTaskRunner) or resolved.local_dir is None:
+        return
+
+    def warm() -> None:
+        try:
+            model_for(str(resolved.local_dir), resolved.source_uri, home)
+        except Exception:  # noqa: BLE001 - see docstring
+            pass
+
+    threading.Thread(target=warm, name="mllm-audit-model-warmup", daemon=True).start()
+
+
+def _progress_artifact(progress: float, description: str, artifact_id: Any = None) -> Any:
+    """Progress in the Prefect UI; never lets an API hiccup break the audit."""
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    try:
+        if artifact_id is None:
+            return create_progress_artifact(progress=progress, description=description)
+        update_progress_artifact(artifact_id, progress=progress, description=description)
+    except Exception:  # noqa: BLE001
+        return artifact_id
+    return artifact_id
+
+
+def explain_all(run_id: int, todo: list[str], *, request: AuditRequest, probe_dir: str, resolved: ResolvedModel,
+                methods: tuple[str, ...], db_url: str | None, home: str) -> tuple[int, dict[str, float]]:
+    """Submit the batches, follow them with a terminal bar and a UI progress artifact; returns the
+    probes written and the summed per-stage seconds. The first failed batch is raised at the end."""
+    from prefect.futures import as_completed
+    from tqdm.auto import tqdm
+
+    label = f"{resolved.name} v{resolved.version}"
+    totals = {"explain_s": 0.0, "score_s": 0.0, "validate_s": 0.0, "store_s": 0.0}
+    if not todo:
+        return 0, totals
+    local_dir = str(resolved.local_dir) if resolved.local_dir else None
+    futures = [
+        explain_probes_task.submit(run_id, batch, probe_dir, resolved.source_uri, local_dir, list(methods),
+                                   dict(request.explain_settings), dict(request.metric_options), db_url, home)
+        for batch in chunks(todo, request.batch_size)
+    ]
+    artifact = _progress_artifact(0.0, f"explaining {len(todo)} probes of {label}")
+    written = done_batches = 0
+    update_every = max(1, len(futures) // 20)
+    pids: list[int] = []
+    failures: list[BaseException] = []
+    with tqdm(total=len(todo), desc=f"audit {label}", unit="probe", disable=not request.show_progress,
+              dynamic_ncols=True) as bar:
+        for future in as_completed(futures):
+            try:
+                result: ProbeBatchResult = future.result()
+            except BaseException as exc:  # noqa: BLE001 - collected, the run is marked failed by the caller
+                failures.append(exc)
+                continue
+            written += len(result.written)
+            pids.append(result.pid)
+            for key in totals:
+                totals[key] += getattr(result, key)
+            bar.update(len(result.written) + len(result.skipped))
+            done_batches += 1
+            if done_batches % update_every == 0 or bar.n >= len(todo):  # ~20 UI updates, not one per batch
+                _progress_artifact(100.0 * bar.n / len(todo), f"{bar.n}/{len(todo)} probes of {label}", artifact)
+    if failures:
+        raise failures[0]
+    totals["worker_processes"] = float(len(set(pids)))
+    totals["batches_in_flow_process"] = float(sum(1 for pid in pids if pid == os.getpid()))
+    return written, totals
