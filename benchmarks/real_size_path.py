@@ -55,6 +55,8 @@ def run_step(command: list[str], env: dict[str, str], log: Path) -> Step:
     parent forks it, so ``wait4`` on a direct child would report at least this driver's size
     (the test process's, under pytest); GNU time's child is forked from a 2 MB process instead.
     """
+    if not Path(GNU_TIME).is_file():
+        raise RuntimeError(f"{GNU_TIME} not found: the per-step peak RSS needs GNU time (Debian package 'time')")
     rss_file = log.with_suffix(".maxrss")
     started = time.perf_counter()
     with log.open("w") as out:
