@@ -139,7 +139,8 @@ def _group_table(data: ReportData) -> str:
     order = {"fail": 0, "warn": 1, "pass": 2}
     checks.sort(key=lambda c: (order[c.verdict], c.method, c.metric, c.group or ""))
     rows = [[esc(c.method), esc(c.metric), esc(describe_group(c.group or "")), f"{c.delta:+.3f}",
-             f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]", esc(c.n_probes), f"{c.tolerance:.3f}", _pill(c.verdict)]
+             f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]", esc(c.n_probes), f"{c.tolerance:.3f}",
+             _pill(c.verdict) + ("" if c.counts else " <i>reported only</i>")]
             for c in checks]
     flagged = [row for row, c in zip(rows, checks) if c.verdict == "fail" and not (c.group or "").startswith("word:")]
     headers = ["method", "metric", "words", "mean change", "CI (family-corrected)", "probes", "tolerance", "verdict"]
