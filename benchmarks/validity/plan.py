@@ -7,8 +7,11 @@ nothing of the cue kinds. Reported trials: each reported seed's clean retrain (a
 fails) and its shortcut on every cue kind (a detection when it fails), each against the champion.
 
     seed 1                    the clean champion
-    seeds 2 .. 1+C            calibration: clean retrains (C = --calibration-seeds, default 4)
-    seeds 2+C .. 1+C+N        reported: clean retrains and shortcuts of every cue kind (N = --seeds)
+    seeds 2 .. 1+N            reported: clean retrains and shortcuts of every cue kind (N = --seeds)
+    seeds 2+N .. 1+N+C        calibration: clean retrains only (C = --calibration-seeds, default 4)
+
+Reported seeds come first because the zoo trains seed by seed (`auditors.demo.zoo.Zoo.fill`): a zoo of
+1 + N seeds holds every reported trial, and calibration needs only C more clean models.
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ class ValidityPlan:
         if n_report < 1 or n_calibration < 1:
             raise ValueError("the benchmark needs at least one reported and one calibration seed")
         first = CHAMPION_SEED + 1
-        calibration = tuple(range(first, first + n_calibration))
-        report = tuple(range(first + n_calibration, first + n_calibration + n_report))
+        report = tuple(range(first, first + n_report))
+        calibration = tuple(range(first + n_report, first + n_report + n_calibration))
         return cls(tuple(cue_kinds), calibration, report)
 
     @property
