@@ -11,7 +11,10 @@ under which no calibration pair fails, rounded outwards:
 * explanation metrics (pooled over all words): each metric's tolerance = the largest shortfall of
   any honest pair's interval, rounded up to 0.01 (at least the shipped 0.05);
 * answer metrics keep 0.05: an honest retrain that names objects 5 points less often is worse, and a
-  calibration pair failing one is reported as such, not absorbed.
+  calibration pair failing one is reported as such, not absorbed;
+* word groups of explanation metrics are not calibrated: they only name the words behind a failure
+  (`groups.counted`); the honest pairs whose word groups would have failed are listed, the evidence
+  for keeping them out of the verdict.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Calibration:
     locus: list[dict[str, Any]] = field(default_factory=list)  # run, method, excess, ci_low, group
     shortfalls: dict[str, float] = field(default_factory=dict)  # metric -> worst honest shortfall
     answer_failures: list[str] = field(default_factory=list)
+    group_failures: list[str] = field(default_factory=list)  # explanation word groups failing on honest pairs
     settings: dict[str, Any] = field(default_factory=dict)  # RegressionConfig mapping
 
     def config(self) -> RegressionConfig:
@@ -75,6 +79,10 @@ def calibrate(results: Sequence[tuple[str, ComparisonResult]]) -> Calibration:
     for label, result in results:
         for check in result.comparisons:
             if check.group is not None:
+                if check.verdict == "fail" and check.method != ANSWER:
+                    cal.group_failures.append(f"{label}: {check.method} {check.metric}[{check.group}]")
+                elif check.verdict == "fail":
+                    cal.answer_failures.append(f"{label}: {check.reason}")
                 continue
             if check.metric == DRIFT_SPEARMAN:
                 cal.drift.append({"pair": label, "method": check.method, "mean": check.delta,

@@ -39,7 +39,7 @@ def test_calibration_takes_the_least_strict_settings_no_honest_pair_fails():
                        _check("answer", "answer_exact", -0.08, -0.12, -0.06, verdict="fail")])),
         ("b", _result([_check("tam", "map_drift_spearman", 0.21, 0.18, 0.24),
                        _check("tam", "pointing_game", -0.03, -0.07, 0.01),
-                       _check("tam", "pointing_game", -0.5, -0.6, -0.4, group="colour@1")])),
+                       _check("tam", "pointing_game", -0.5, -0.6, -0.4, verdict="fail", group="colour@1")])),
     ]
     cal = calibrate(honest)
     assert cal.settings["drift"] == {"min_spearman": 0.15, "alone": "warn"}  # 0.18 rounded down
@@ -47,6 +47,7 @@ def test_calibration_takes_the_least_strict_settings_no_honest_pair_fails():
     assert cal.settings["tolerances"] == {}  # pointing's worst shortfall 0.02 < the 0.05 floor
     assert cal.shortfalls["pointing_game"] == pytest.approx(0.02)  # word groups are not calibrated
     assert len(cal.answer_failures) == 1  # reported, not absorbed into a tolerance
+    assert cal.group_failures == ["b: tam pointing_game[colour@1]"]  # the evidence groups must not decide
     assert [d["mean"] for d in cal.drift] == [0.30, 0.21]
     config = cal.config()
     assert config.drift.min_spearman == 0.15 and config.locus.min_excess == 0.15
