@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 FOOTPRINT_SIDE = 64
+DEFAULT_CLASS = "object word"  # the class of an object word the probe set puts in no declared class
 _HELD = 1e-6  # coverage above this (float rounding of an empty cell) counts as held
 
 
@@ -97,6 +98,7 @@ class ProbeSetLayout:
 
     _held: dict[tuple[str, tuple[int, int]], np.ndarray] = field(default_factory=dict, init=False, repr=False,
                                                                compare=False)
+    _vocabulary: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def get(self, probe_key: str) -> ProbeLayout | None:
         return self.probes.get(probe_key)
@@ -113,8 +115,13 @@ class ProbeSetLayout:
         return self._held[key]
 
     def class_of(self, word: str) -> str | None:
-        """The class of a normalised object word (None: not an object word of this set)."""
-        return self.word_classes.get(word)
+        """The class of a normalised word: its declared class, `DEFAULT_CLASS` for another object
+        word of the set, None for a word no object has (function words, names of nothing here)."""
+        if word in self.word_classes:
+            return self.word_classes[word]
+        if not self._vocabulary:
+            self._vocabulary.update(w for p in self.probes.values() for w in p.words())
+        return DEFAULT_CLASS if word in self._vocabulary else None
 
     @property
     def classes(self) -> tuple[str, ...]:

@@ -27,10 +27,10 @@ from typing import ClassVar, Iterable
 
 from auditors.metrics.base import Metric, MetricValue, register_metric
 from auditors.metrics.context import ProbeContext
+from comparison.layout import DEFAULT_CLASS
 from comparison.words import normalize_word
 
 ANSWER_METHOD = "answer"
-DEFAULT_CLASS = "object word"
 
 
 def text_words(text: str) -> list[str]:

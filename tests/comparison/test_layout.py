@@ -21,6 +21,7 @@ def test_held_cells_follow_the_footprint_on_every_grid():
     assert layout.held_cells("p", (6, 6))[:2, 4:].all() and layout.held_cells("p", (6, 6)).sum() == 4
     assert layout.held_cells("missing", (4, 4)) is None
     assert layout.class_of("red") == "colour" and layout.class_of("blue") is None
+    assert layout.class_of("circle") == "object word"  # an object word of no declared class
 
 
 def test_a_cell_an_object_only_touches_still_holds_it():
