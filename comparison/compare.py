@@ -45,6 +45,8 @@ class LayoutChecks:
 
 def layout_checks(candidate: RunResults, baseline: RunResults, values: tuple[ProbeValues, ProbeValues],
                   layout: ProbeSetLayout, config: RegressionConfig) -> LayoutChecks:
+    """Word-group checks, both versions' fixed loci and the findings, each run's word maps built once.
+    A word's slot comes from the candidate's answer, else the baseline's."""
     out = LayoutChecks()
     slots = probe_slots(baseline.generations, layout)
     for probe_key, by_word in probe_slots(candidate.generations, layout).items():
