@@ -1,10 +1,11 @@
-"""Does the model name what it looks at? A summary of counterfactual probes, per version and mode.
+"""Does the model name what it looks at? A summary of counterfactual probes, per version, cue kind
+and mode.
 
 A counterfactual probe carries a cue (`comparison.layout.CueLayout`): something that is not an
 object but carries a word of a class (a marker in an object's colour, a glyph of a shape), drawn
 with the word of the object it stands for (present), not drawn (absent), or with another word of
 its class (conflicting). The cue stands for the first word of its class in the reference answer
-(the demo's cues carry the first-named object's word). Per mode and version:
+(the demo's cues carry the first-named object's word). Per version, cue kind and mode:
 
 * which word the answer gives for it: its first word of the cue's class is the object's word, the
   cue's word (conflicting probes: the model read the cue), or another word or none;
@@ -61,7 +62,7 @@ def counterfactual_summary(run: RunResults, layout: ProbeSetLayout, side: str,
     if not cued:
         return []
     words, _, _ = run_answers(run)
-    named: dict[str, list[str]] = defaultdict(list)
+    named: dict[tuple[str, str], list[str]] = defaultdict(list)  # (kind, mode) -> what each answer named
     for probe_key, probe in cued.items():
         if probe_key not in words:
             continue
@@ -69,25 +70,26 @@ def counterfactual_summary(run: RunResults, layout: ProbeSetLayout, side: str,
         assert cue is not None and word_class is not None
         reference = reference_word(probe, word_class, layout)
         answer = next((w for _, w in sorted(words[probe_key].items()) if layout.class_of(w) == word_class), None)
+        key = (cue.kind, cue.mode)
         if answer is not None and answer == reference:
-            named[cue.mode].append("object")
+            named[key].append("object")
         elif answer is not None and answer == cue.word:
-            named[cue.mode].append("cue")
+            named[key].append("cue")
         else:
-            named[cue.mode].append("other")
-    peaks: dict[tuple[str, str], list[str]] = defaultdict(list)
+            named[key].append("other")
+    peaks: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for wm in run_word_maps(run, layout) if word_maps is None else word_maps:
         probe = cued.get(wm.probe_key)
         if probe is not None and wm.slot == f"{cue_class(probe, layout)}{SLOT}1":
-            peaks[(probe.cue.mode, wm.method)].append(_where(probe, wm.map, layout))  # type: ignore[union-attr]
+            peaks[(probe.cue.kind, probe.cue.mode, wm.method)].append(_where(probe, wm.map, layout))  # type: ignore[union-attr]
     out = []
-    for mode in sorted(named, key=lambda m: (MODES_ORDER.index(m) if m in MODES_ORDER else 99, m)):
-        answers = named[mode]
+    for kind, mode in sorted(named, key=lambda km: (km[0], MODES_ORDER.index(km[1]) if km[1] in MODES_ORDER else 99)):
+        answers = named[(kind, mode)]
         method_peaks = tuple(
             CuePeaks(method, len(where), where.count("on_cue") / len(where), where.count("on_object") / len(where),
                      where.count("elsewhere") / len(where))
-            for (m, method), where in sorted(peaks.items()) if m == mode and where)
+            for (k, m, method), where in sorted(peaks.items()) if (k, m) == (kind, mode) and where)
         out.append(CounterfactualSummary(side, mode, len(answers), answers.count("object") / len(answers),
                                          answers.count("cue") / len(answers), answers.count("other") / len(answers),
-                                         method_peaks))
+                                         method_peaks, kind))
     return out

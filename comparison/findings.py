@@ -92,8 +92,8 @@ class CuePeaks(_Stored):
 
 @dataclass(frozen=True)
 class CounterfactualSummary(_Stored):
-    """One version on the probes of one cue mode: shares of answers whose cued word is the object's
-    word, the cue's word, or something else, and where that word's maps peak per method."""
+    """One version on the probes of one cue kind and mode: shares of answers whose cued word is the
+    object's word, the cue's word, or something else, and where that word's maps peak per method."""
 
     side: str
     mode: str
@@ -102,6 +102,7 @@ class CounterfactualSummary(_Stored):
     names_cue: float
     names_other: float
     peaks: tuple[CuePeaks, ...] = ()
+    kind: str = ""  # the cue kind ("corner", "bar", ...): a shortcut reads one kind of cue
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "CounterfactualSummary":

@@ -157,12 +157,12 @@ def _counterfactual_table(summaries: tuple[CounterfactualSummary, ...]) -> str:
         return ""
     methods = sorted({p.method for s in summaries for p in s.peaks})
     rows = []
-    for s in summaries:
+    for s in sorted(summaries, key=lambda s: (s.kind, s.mode, s.side != "candidate")):
         peaks = {p.method: p for p in s.peaks}
-        rows.append([esc(s.mode), esc(s.side), esc(s.n_probes), f"{s.names_object:.0%}", f"{s.names_cue:.0%}",
+        rows.append([esc(s.kind), esc(s.mode), esc(s.side), esc(s.n_probes), f"{s.names_object:.0%}", f"{s.names_cue:.0%}",
                      f"{s.names_other:.0%}"]
                     + [(f"{peaks[m].on_cue:.0%} / {peaks[m].on_object:.0%}" if m in peaks else "&ndash;") for m in methods])
-    headers = ["cue mode", "version", "probes", "names the object's word", "names the cue's word", "other"]
+    headers = ["cue", "mode", "version", "probes", "names the object's word", "names the cue's word", "other"]
     headers += [esc(f"{m}: peak on cue / on object") for m in methods]
     return ("<h3>Does the model name what it looks at?</h3><p>Probes carrying a cue (present: it carries the "
             "object's word; absent; conflicting: another word of its class). For the word the cue stands for: "
