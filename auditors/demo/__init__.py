@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .model import GRID, IMAGE_SIZE, N_IMAGE_TOKENS
-from .probeset import DEFAULT_PROBE_SEED, build_default_probe_set
+from .cues import CUE_KINDS, CueSpec
+from .probeset import DEFAULT_PROBE_SEED, PROBE_MODES, build_default_probe_set
 from .scenes import COLOUR_WORDS, SHAPE_WORDS
 from .tokenizer import DEFAULT_PROMPT, chat_messages, format_prompt
-from .train import DEMO_VARIANTS
+from .variants import DEMO_VARIANTS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -51,7 +52,7 @@ def load_demo(variant: str = "clean") -> tuple[Any, Any]:
 
 
 __all__ = [
-    "COLOUR_WORDS", "DEFAULT_PROBE_SEED", "DEFAULT_PROMPT", "DEMO_VARIANTS", "DemoModelMissingError", "GRID",
+    "COLOUR_WORDS", "CUE_KINDS", "CueSpec", "PROBE_MODES", "DEFAULT_PROBE_SEED", "DEFAULT_PROMPT", "DEMO_VARIANTS", "DemoModelMissingError", "GRID",
     "IMAGE_SIZE", "N_IMAGE_TOKENS", "SHAPE_WORDS", "WEIGHTS_DIR", "build_default_probe_set", "chat_messages",
     "demo_model_dir", "format_prompt", "load_demo",
 ]
