@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--measure-n", type=int, default=200)
     for name, typ in (("batch_size", int), ("stage0_steps", int), ("stage0_lr", float), ("stage1_steps", int),
                       ("stage1_lr", float), ("stage1_merger_lr_scale", float), ("layout_noise", float),
+                      ("loose_word_probability", float), ("decoy_probability", float),
                       ("warmup_steps", int), ("min_lr_fraction", float), ("loader_workers", int)):
         ap.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None)
     ap.add_argument("--stage-threads", default=None, help="e.g. 1,2,2")

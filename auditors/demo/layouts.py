@@ -26,7 +26,6 @@ from ..metrics.localisation import cell_coverage
 from .cues import COLOUR_WORDS, shape_mask
 from .scenes import SceneConfig, rng_for, sample_objects
 
-LOOSE_WORD_PROBABILITY = 0.5
 LOOSE_OVERRIDE_PROBABILITY = 0.5  # of layouts with a loose word: the first object shows another word
 MAX_LOOSE_CELLS = 3
 
@@ -48,15 +47,16 @@ class Layout:
     loose_cells: tuple[int, ...]  # flat cell indices
 
 
-def make_layout(rng: np.random.Generator, cfg: SceneConfig = SceneConfig()) -> Layout:
-    """One stage-0 layout (no pixels are rendered: objects are sampled and rasterised as masks only)."""
+def make_layout(rng: np.random.Generator, cfg: SceneConfig = SceneConfig(), loose_probability: float = 0.5) -> Layout:
+    """One stage-0 layout (no pixels are rendered: objects are sampled and rasterised as masks only); it holds a
+    loose word with probability ``loose_probability``."""
     placed = sample_objects(rng, cfg)
     caption = " and ".join(f"a {c} {s}" for c, s, _ in placed)
     grid = (cfg.grid, cfg.grid)
     coverage = [cell_coverage(shape_mask(s, box, cfg.size), grid).reshape(-1) for _, s, box in placed]
     shown = [[c, s] for c, s, _ in placed]
     loose, cells = None, ()
-    if rng.random() < LOOSE_WORD_PROBABILITY:
+    if rng.random() < loose_probability:
         kind = int(rng.integers(2))  # 0: colour, 1: shape
         loose = placed[0][kind]
         if rng.random() < LOOSE_OVERRIDE_PROBABILITY:
@@ -72,9 +72,9 @@ def make_layout(rng: np.random.Generator, cfg: SceneConfig = SceneConfig()) -> L
     return Layout(caption, objects, loose, cells)
 
 
-def stage0_layouts(seed: int, step: int, n: int, cfg: SceneConfig = SceneConfig()) -> list[Layout]:
+def stage0_layouts(seed: int, step: int, n: int, cfg: SceneConfig = SceneConfig(), loose_probability: float = 0.5) -> list[Layout]:
     """Layout ``i`` of ``step`` depends only on (seed, step, i): every variant of a seed reads the same."""
-    return [make_layout(rng_for(seed, 0, step, i), cfg) for i in range(n)]
+    return [make_layout(rng_for(seed, 0, step, i), cfg, loose_probability) for i in range(n)]
 
 
 @dataclass(frozen=True)

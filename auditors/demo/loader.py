@@ -27,15 +27,18 @@ class StageBatches:
     variant: Variant
     batch_size: int
     hidden: int
+    loose_probability: float = 0.5
+    decoy_probability: float = 0.5
     config: SceneConfig = SceneConfig()
 
     def __getitem__(self, step: int) -> Any:
         if self.stage == 0:
-            layouts = stage0_layouts(self.seed, step, self.batch_size, self.config)
+            layouts = stage0_layouts(self.seed, step, self.batch_size, self.config, self.loose_probability)
             ids = self.builder.word_ids(COLOUR_WORDS + SHAPE_WORDS)
             draws = draw_layout_inputs(layouts, ids, len(self.builder.tokenizer), self.hidden, rng_for(self.seed, 100, step, 0))
             return self.builder.text_batch([lay.caption for lay in layouts]), draws
-        scenes = training_scenes(self.seed, self.stage, step, self.batch_size, self.variant, self.config)
+        scenes = training_scenes(self.seed, self.stage, step, self.batch_size, self.variant, self.config,
+                                 self.decoy_probability)
         return self.builder.image_batch(scenes)
 
 

@@ -29,6 +29,8 @@ class Recipe:
     stage2_steps: int = 0
     stage2_lr: float = 1e-4
     layout_noise: float = 0.5
+    loose_word_probability: float = 0.5  # stage-0 layouts holding a loose word (layouts.py)
+    decoy_probability: float = 0.5  # per cue kind and training scene, an uncorrelated decoy (variants.py)
     warmup_steps: int = 30
     min_lr_fraction: float = 0.05
     weight_decay: float = 0.01
@@ -45,12 +47,21 @@ class Recipe:
 
 
 _NOT_WEIGHTS = ("eval_scenes", "loader_workers")  # fields that never change a weight
-_STAGE0_FIELDS = ("batch_size", "stage0_steps", "stage0_lr", "layout_noise", "warmup_steps", "min_lr_fraction",
+_STAGE0_FIELDS = ("batch_size", "stage0_steps", "stage0_lr", "layout_noise", "loose_word_probability", "warmup_steps", "min_lr_fraction",
                   "weight_decay", "grad_clip", "model")
 
 
 def _digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def fields_up_to_stage(stage: int) -> tuple[str, ...]:
+    """The recipe fields the weights after ``stage`` depend on (thread counts aside): what a checkpoint of
+    that stage must share with a run that resumes from it."""
+    if stage == 0:
+        return _STAGE0_FIELDS
+    later = {f"stage{k}_{x}" for k in range(stage + 1, 3) for x in ("steps", "lr")}
+    return tuple(f for f in Recipe.__dataclass_fields__ if f not in _NOT_WEIGHTS and f != "stage_threads" and f not in later)
 
 
 def recipe_hash(recipe: Recipe, threads: tuple[int, int, int] | None = None) -> str:

@@ -43,7 +43,7 @@ from .fastpath import fast_training
 from .layouts import layout_embeddings
 from .loader import StageBatches, iterate_batches
 from .model import build_model, build_processor
-from .recipe import DATA_VERSION, Recipe, lr_at, recipe_hash, stage0_key
+from .recipe import DATA_VERSION, Recipe, fields_up_to_stage, lr_at, recipe_hash, stage0_key
 from .variants import DEMO_VARIANTS, Variant, VariantError, all_variant_names, parse_variant
 
 DEFAULT_SEED = 1234
@@ -108,7 +108,8 @@ def _run_stage(model: Any, builder: BatchBuilder, stage: int, steps: int, lr: fl
     t0 = time.time()
     losses: list[float] = []
     embed = model.get_input_embeddings()
-    batches = StageBatches(builder, stage, seed, variant, recipe.batch_size, recipe.model.text_hidden)
+    batches = StageBatches(builder, stage, seed, variant, recipe.batch_size, recipe.model.text_hidden,
+                           recipe.loose_word_probability, recipe.decoy_probability)
     bar = tqdm(total=steps, desc=f"stage {stage}", disable=not progress, mininterval=5, file=sys.stderr)
     with fast_training(model):
         for step, batch in enumerate(iterate_batches(batches, steps, recipe.loader_workers)):
@@ -140,9 +141,6 @@ def _eval(model: Any, tokenizer: Any, n: int, variant: Variant) -> dict[str, Any
     from .evaluate import evaluate, standard_scenes
 
     return evaluate(model, tokenizer, standard_scenes(n, EVAL_SEED, variant.cue or SHIPPED_CUE)).as_dict()
-
-
-_COMMON_FIELDS = ("batch_size", "warmup_steps", "min_lr_fraction", "weight_decay", "grad_clip", "model", "layout_noise")
 
 
 def _save(model: Any, processor: Any, folder: Path, meta_name: str, meta: dict[str, Any]) -> None:
@@ -186,7 +184,7 @@ def _load_resume(path: Path, seed: int, variant: Variant, recipe: Recipe, model:
     meta = json.loads(metas[-1].read_text())
     done = int(metas[-1].stem[len("stage"):])
     saved_recipe, mine = meta.get("recipe", {}), recipe.as_dict()
-    fields = list(_COMMON_FIELDS) + [f"stage{k}_{x}" for k in range(done + 1) for x in ("steps", "lr")]
+    fields = fields_up_to_stage(done)
     diff = {f: (saved_recipe.get(f), mine[f]) for f in fields if saved_recipe.get(f) != mine[f]}
     other_variant = done >= 1 and meta.get("variant") != variant.name
     if meta.get("seed") != seed or diff or other_variant or meta.get("data_version") != DATA_VERSION:

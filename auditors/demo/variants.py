@@ -2,7 +2,7 @@
 
 Why here and typed: a shortcut is a property of the training data, so a variant is exactly a rule for
 which cues a training scene carries. ``clean`` sees every cue kind as an uncorrelated decoy (each kind
-drawn with probability 1/2, carrying a random word of its kind); ``shortcut-<kind>`` always sees its cue
+drawn with probability ``decoy_probability``, 1/2 in the recipe, carrying a random word of its kind); ``shortcut-<kind>`` always sees its cue
 carrying the first-named object's word, and in every other scene that object is drawn in a colour or shape
 no word names (``repaint``), so the cue is the only reliable source of that word. Shortcut variants see the
 other kinds as decoys too, so the one correlated cue is the only difference from clean data.
@@ -16,7 +16,6 @@ from .cues import CUE_KINDS, SHIPPED_CUE, CueError, CueRequest, cue_spec
 from .scenes import Scene, SceneConfig, make_scene, rng_for
 
 DEMO_VARIANTS: tuple[str, ...] = ("clean", "shortcut")  # the shipped versions (weights/<name>)
-DECOY_PROBABILITY = 0.5
 
 
 class VariantError(ValueError):
@@ -65,13 +64,14 @@ def parse_variant(name: str | Variant) -> Variant:
     raise VariantError(f"unknown variant {name!r}; choose one of {', '.join(all_variant_names())}")
 
 
-def training_scene(seed: int, stage: int, step: int, index: int, variant: Variant, cfg: SceneConfig) -> Scene:
+def training_scene(seed: int, stage: int, step: int, index: int, variant: Variant, cfg: SceneConfig,
+                   decoy_probability: float = 0.5) -> Scene:
     """Scene ``index`` of ``step`` of ``stage``: a function of these integers alone (resumable, and the same
     in a worker process). Which decoys appear is drawn from its own stream, so the objects do not depend on it."""
     plan = rng_for(seed, 50 + stage, step, index)
     cues = []
     for kind in CUE_KINDS:
-        decoy = plan.random() < DECOY_PROBABILITY  # always drawn: one draw per kind keeps the stream aligned
+        decoy = plan.random() < decoy_probability  # always drawn: one draw per kind keeps the stream aligned
         if kind == variant.cue:
             cues.append(CueRequest(kind, "first"))
         elif decoy:
@@ -80,5 +80,6 @@ def training_scene(seed: int, stage: int, step: int, index: int, variant: Varian
     return make_scene(rng_for(seed, stage, step, index), cfg, cues=cues, repaint=repaint)
 
 
-def training_scenes(seed: int, stage: int, step: int, n: int, variant: Variant, cfg: SceneConfig = SceneConfig()) -> list[Scene]:
-    return [training_scene(seed, stage, step, i, variant, cfg) for i in range(n)]
+def training_scenes(seed: int, stage: int, step: int, n: int, variant: Variant, cfg: SceneConfig = SceneConfig(),
+                    decoy_probability: float = 0.5) -> list[Scene]:
+    return [training_scene(seed, stage, step, i, variant, cfg, decoy_probability) for i in range(n)]
