@@ -34,9 +34,11 @@ PROBE_MODES: tuple[str, ...] = ("present", "absent", "conflicting", "mixed")
 _MIXED = ("present", "absent", "conflicting")
 _CUE_MODE = {"present": "first", "conflicting": "other"}
 
-# The default set: what `mllm-audit demo` and the flows' default probe set use (see MODEL_CARD.md for why).
-DEFAULT_CUE_KINDS: tuple[str, ...] = (SHIPPED_CUE,)
-DEFAULT_MODE: ProbeMode = "present"
+# The default set (what `mllm-audit demo` and the flows' default probe set use): every cue kind, a third of the
+# probes each present, absent and conflicting, so the default audit is not tuned to the shipped shortcut's own
+# cue; the demo's verdict on it is measured in MODEL_CARD.md.
+DEFAULT_CUE_KINDS: tuple[str, ...] = tuple(CUE_KINDS)
+DEFAULT_MODE: ProbeMode = "mixed"
 
 
 def probe_plan(n: int, cue_kinds: Sequence[str], mode: str) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ KINDS = tuple(CUE_KINDS)
 
 @pytest.fixture(scope="module")
 def probe_dir(tmp_path_factory):
-    return build_default_probe_set(tmp_path_factory.mktemp("ps") / "demo", n=12, seed=99)
+    return build_default_probe_set(tmp_path_factory.mktemp("ps") / "demo", n=12, seed=99, cue_kinds=("corner",), mode="present")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_folder_is_valid_and_complete(probe_dir):
 def test_probes_match_the_scenes_they_came_from(probe_dir):
     ps = load_probe_set(probe_dir)
     for i, probe in enumerate(ps.probes):
-        scene = make_scene(rng_for(99, i), SceneConfig(), cues=[CueRequest(DEFAULT_CUE_KINDS[0], "first")])
+        scene = make_scene(rng_for(99, i), SceneConfig(), cues=[CueRequest("corner", "first")])
         image = probe.load_image()
         assert np.array_equal(np.asarray(image), np.asarray(scene.image))
         assert probe.caption == scene.caption
@@ -51,7 +51,7 @@ def test_probes_match_the_scenes_they_came_from(probe_dir):
         for k, obj in enumerate(scene.objects):
             assert np.array_equal(probe.load_mask(k), obj.mask)
         cue = probe.metadata["cue"]
-        assert cue["mode"] == DEFAULT_MODE and cue["drawn"] is True
+        assert cue["mode"] == "present" and cue["drawn"] is True
         assert cue["word"] == scene.objects[0].colour and tuple(cue["box"]) == scene.cues[0].box
 
 
@@ -88,11 +88,13 @@ def test_plan_cycles_modes_then_kinds_and_refuses_bad_options():
 
 
 def test_same_seed_gives_the_same_content_hash_other_seed_does_not(probe_dir, tmp_path):
-    again = build_default_probe_set(tmp_path / "again", n=12, seed=99)
-    other = build_default_probe_set(tmp_path / "other", n=12, seed=100)
+    again = build_default_probe_set(tmp_path / "again", n=12, seed=99, cue_kinds=("corner",), mode="present")
+    other = build_default_probe_set(tmp_path / "other", n=12, seed=100, cue_kinds=("corner",), mode="present")
+    mixed = build_default_probe_set(tmp_path / "mixed", n=12, seed=99, cue_kinds=("corner",), mode="mixed")
     h = load_probe_set(probe_dir).content_hash
     assert load_probe_set(again).content_hash == h
     assert load_probe_set(other).content_hash != h
+    assert load_probe_set(mixed).content_hash != h
 
 
 def test_existing_destination_is_not_overwritten_silently(probe_dir):
@@ -100,7 +102,11 @@ def test_existing_destination_is_not_overwritten_silently(probe_dir):
         build_default_probe_set(probe_dir, n=2, seed=99)
 
 
-def test_default_set_has_200_probes(tmp_path):
+def test_default_set_is_200_probes_of_every_cue_kind_and_mode(tmp_path):
+    """Not tuned to the shipped shortcut's cue: a third present, absent, conflicting, every kind."""
+    assert DEFAULT_MODE == "mixed" and set(DEFAULT_CUE_KINDS) == set(KINDS)
     ps = load_probe_set(build_default_probe_set(tmp_path / "d"))
     assert len(ps.probes) == 200
-    assert {p.metadata["cue"]["kind"] for p in ps.probes} == set(DEFAULT_CUE_KINDS)
+    combos = [(p.metadata["cue"]["kind"], p.metadata["cue"]["mode"]) for p in ps.probes]
+    assert {c: combos.count(c) for c in set(combos)}.keys() == {(k, m) for k in KINDS for m in ("present", "absent", "conflicting")}
+    assert min(combos.count(c) for c in set(combos)) >= 16
