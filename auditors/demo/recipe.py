@@ -37,8 +37,9 @@ class Recipe:
     grad_clip: float = 1.0
     eval_scenes: int = 100  # end-of-stage check only; does not change the weights
     # torch threads per stage (0, 1, 2). CPU float sums are split by thread count, so this is part of what
-    # reproduces a run bit for bit.
-    stage_threads: tuple[int, int, int] = (1, 2, 2)
+    # reproduces a run bit for bit. One thread: on a shared 2-core machine two threads ran 10-20x slower
+    # (each waits for the other at every op); the second core builds batches (loader_workers).
+    stage_threads: tuple[int, int, int] = (1, 1, 1)
     loader_workers: int = 1  # processes preparing batches; batches are pure functions of (seed, stage, step)
     model: DemoModelConfig = field(default_factory=DemoModelConfig)
 
