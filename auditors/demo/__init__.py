@@ -1,7 +1,8 @@
 """The embedded default model of mllm-audit: a tiny Qwen2.5-VL trained here on synthetic scenes.
 
-Two shipped versions (``weights/clean``, ``weights/shortcut``; see MODEL_CARD.md), the scene generator,
-the default probe set and the training recipe. Facts other packages need:
+Two shipped versions (``weights/clean``, ``weights/shortcut``; see MODEL_CARD.md), the scene generator and
+its family of cues (``cues.py``), the probe sets, the training recipe and the model zoo (``zoo.py``: clean
+and shortcut models over many seeds, cached outside the repository). Facts other packages need:
 
 * images are ``IMAGE_SIZE`` (112) px square, giving a ``GRID`` x ``GRID`` (4x4) map of merged vision tokens;
 * the default prompt is ``DEFAULT_PROMPT`` ("describe the image"); the chat template saved with the

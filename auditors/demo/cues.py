@@ -125,11 +125,6 @@ class Cue:
     cells: tuple[tuple[int, int], ...]
 
     @property
-    def colour(self) -> str:
-        """The word of a colour-carrying cue (the name the shipped single-cue code used)."""
-        return self.word
-
-    @property
     def cell(self) -> tuple[int, int] | None:
         return self.cells[0] if len(self.cells) == 1 else None
 

@@ -61,9 +61,8 @@ def _cue_metadata(scene: Any, kind: str, mode: str) -> dict[str, Any]:
         return {**drawn.as_metadata(), "mode": mode, "drawn": True}
     spec = cue_spec(kind)
     cells = spec.cells(scene.config.grid)
-    meta = {"kind": kind, "mode": mode, "drawn": False, "word": None, "carries": spec.carries, "box": None,
+    return {"kind": kind, "mode": mode, "drawn": False, "word": None, "carries": spec.carries, "box": None,
             "cells": [list(c) for c in cells]}
-    return meta
 
 
 def build_default_probe_set(dest: str | Path, n: int = 200, seed: int = DEFAULT_PROBE_SEED, overwrite: bool = False,
