@@ -32,6 +32,13 @@ def test_usage_errors_exit_2():
     assert runner.invoke(app, ["no-such-command"]).exit_code == 2
 
 
+def test_train_demo_refuses_an_unknown_variant_in_one_line(home, tmp_path):
+    result = runner.invoke(app, ["train-demo", "--variant", "shortcut-halo", "--out", str(tmp_path / "m")])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "unknown variant 'shortcut-halo'" in result.output and "shortcut-glyph" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "m").exists()
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path, home):
     probes = write_probe_set(tmp_path / "probes", n=2)
     result = runner.invoke(app, ["audit", "runs:/abc", "--probes", str(probes)])
