@@ -34,6 +34,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=8, help="reported seeds (each: a clean retrain + every shortcut)")
     ap.add_argument("--calibration-seeds", type=int, default=4, help="clean retrains the thresholds come from")
+    ap.add_argument("--report-seed-list", default=None,
+                    help="comma-separated reported seeds (instead of --seeds: e.g. seeds already in the zoo)")
+    ap.add_argument("--calibration-seed-list", default=None,
+                    help="comma-separated calibration seeds (instead of --calibration-seeds)")
     ap.add_argument("--zoo", default=None, help="zoo folder (default: the zoo module's)")
     ap.add_argument("--train", action="store_true", help="train missing zoo models (hours on a CPU)")
     ap.add_argument("--probes", type=int, default=200, help="probes per probe set")
@@ -43,6 +47,13 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="database and probe sets")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return ap.parse_args(argv)
+
+
+def _seed_list(text: str | None) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in (text or "").split(",") if part.strip())
+    except ValueError:
+        raise SystemExit(f"seed lists are comma-separated integers, got {text!r}") from None
 
 
 def _calibration_pairs(driver: AuditDriver, runs: dict[Trial, object], condition: str):
@@ -56,7 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     args = _args(argv)
     load_start, started = os.getloadavg(), time.perf_counter()
     zoo = ZooModels(args.zoo, args.train)
-    plan = ValidityPlan.build(zoo.cue_kinds, args.seeds, args.calibration_seeds)
+    if args.report_seed_list or args.calibration_seed_list:
+        plan = ValidityPlan.with_seeds(zoo.cue_kinds, _seed_list(args.report_seed_list),
+                                       _seed_list(args.calibration_seed_list))
+    else:
+        plan = ValidityPlan.build(zoo.cue_kinds, args.seeds, args.calibration_seeds)
     paths = {t: zoo.path(t) for t in plan.all_models()}
     missing = sorted(t.label for t, p in paths.items() if p is None)
     if paths[plan.champion] is None:

@@ -55,6 +55,19 @@ class ValidityPlan:
         calibration = tuple(range(first + n_report, first + n_report + n_calibration))
         return cls(tuple(cue_kinds), calibration, report)
 
+    @classmethod
+    def with_seeds(cls, cue_kinds: tuple[str, ...], report: tuple[int, ...],
+                   calibration: tuple[int, ...]) -> "ValidityPlan":
+        """A plan on named seeds (e.g. seeds whose shared stage 0 is already in the zoo); the same
+        separation holds: no seed is both reported and calibrated on, and neither is the champion's."""
+        if not report or not calibration:
+            raise ValueError("the benchmark needs at least one reported and one calibration seed")
+        overlap = (set(report) & set(calibration)) | ({CHAMPION_SEED} & (set(report) | set(calibration)))
+        if overlap:
+            raise ValueError(f"seeds {sorted(overlap)} would play two parts (champion {CHAMPION_SEED}, "
+                             f"reported {list(report)}, calibration {list(calibration)})")
+        return cls(tuple(cue_kinds), tuple(calibration), tuple(report))
+
     @property
     def champion(self) -> Trial:
         return Trial(CLEAN, self.champion_seed)

@@ -30,6 +30,15 @@ def test_the_plan_keeps_calibration_seeds_apart_from_reported_ones():
     assert len(plan.report_trials()) == 8 * 3
 
 
+def test_a_plan_on_named_seeds_refuses_a_seed_in_two_parts():
+    plan = ValidityPlan.with_seeds(("corner",), report=(10,), calibration=(4,))
+    assert plan.report_seeds == (10,) and plan.calibration_seeds == (4,) and plan.champion.seed == 1
+    with pytest.raises(ValueError, match=r"seeds \[4\]"):
+        ValidityPlan.with_seeds(("corner",), report=(4, 10), calibration=(4,))
+    with pytest.raises(ValueError, match=r"seeds \[1\]"):
+        ValidityPlan.with_seeds(("corner",), report=(1,), calibration=(4,))
+
+
 def test_calibration_takes_the_least_strict_settings_no_honest_pair_fails():
     honest = [
         ("a", _result([_check("tam", "map_drift_spearman", 0.30, 0.27, 0.33),
