@@ -10,6 +10,8 @@ the writer), a busy timeout (writers queue instead of failing) and `BEGIN IMMEDI
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,29 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database).expanduser()
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, waiting out other processes that are switching it at the same time.
+
+    Why a loop: SQLite does not call its busy handler for a journal-mode change, so two processes
+    opening one fresh file at once could see "database is locked" straight away (found by CI: two
+    audits creating one database together). WAL is a property of the file: once one process has
+    switched it, every later connection finds it in WAL already and skips the change.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,7 +141,7 @@ def _tune_sqlite(engine: Engine) -> None:
             # only takes effect when the file is created, a no-op afterwards.
             cursor.execute("PRAGMA page_size = 8192")
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor)
             # NORMAL is crash-safe in WAL mode (a killed process never corrupts the database).
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
