@@ -20,6 +20,7 @@ configuration), so rerunning a killed audit continues where it stopped and never
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,7 @@ from flows.outcome import AuditOutcome
 from flows.registry import ResolvedModel, resolve_model
 from flows.request import DEFAULT_BATCH_SIZE, AuditRequest
 from flows.runners import default_task_runner
+from flows.stopping import note_interruption, stop_requested
 from flows.tasks import resolve_model_task, start_run_task, validate_probe_set_task
 from flows.verdicts import judge, regression_config
 from flows.worker import repository_for
@@ -89,8 +91,11 @@ def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str,
         n_written, work = explain_all(run_id, todo, request=request, probe_dir=probe_dir, resolved=resolved,
                                       methods=methods, db_url=db, home=home)
     except BaseException as exc:
+        # a stop request: flag it first, so the batches in worker threads stop after their probe in hand
+        error = f"interrupted by {signal.Signals(stop_requested()).name}" if note_interruption(exc) else (
+            f"{type(exc).__name__}: {exc}")
         timings["explain_wall_s"] = time.perf_counter() - t
-        repository.finish_run(run_id, "failed", timings, error=f"{type(exc).__name__}: {exc}"[:2000])
+        repository.finish_run(run_id, "failed", timings, error=error[:2000])  # a rerun resumes it
         raise
     timings["explain_wall_s"] = time.perf_counter() - t
     timings.update(work)

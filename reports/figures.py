@@ -127,19 +127,24 @@ def comparison_figure(comparisons: list[MetricComparison], drift: bool) -> dict[
     rows.sort(key=lambda c: (c.method, c.metric))
     labels = [plotly_text(f"{c.method} / {c.metric}") for c in rows]
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[c.delta for c in rows], y=labels, mode="markers",
-            marker=dict(size=10, color=[VERDICT_COLORS[c.verdict] for c in rows]),
-            error_x=dict(type="data", symmetric=False,
-                         array=[c.ci_high - c.delta for c in rows],
-                         arrayminus=[c.delta - c.ci_low for c in rows]),
-            customdata=[[c.verdict, c.n_pairs, c.tolerance] for c in rows],
-            hovertemplate=("%{y}: %{x:.3f}<br>verdict %{customdata[0]}, "
-                           "%{customdata[1]} pairs, limit %{customdata[2]:.3f}<extra></extra>"),
-            showlegend=False,
+    # One trace per verdict, each with one colour: an error bar's colour must be a single colour
+    # (given a per-point array, Plotly logs "Invalid color specifier" and draws the bars black).
+    for verdict in sorted({c.verdict for c in rows}):
+        group = [(label, c) for label, c in zip(labels, rows) if c.verdict == verdict]
+        color = VERDICT_COLORS[verdict]
+        fig.add_trace(
+            go.Scatter(
+                x=[c.delta for _, c in group], y=[label for label, _ in group], mode="markers",
+                marker=dict(size=10, color=color),
+                error_x=dict(type="data", symmetric=False, color=color,
+                             array=[c.ci_high - c.delta for _, c in group],
+                             arrayminus=[c.delta - c.ci_low for _, c in group]),
+                customdata=[[c.verdict, c.n_pairs, c.tolerance] for _, c in group],
+                hovertemplate=("%{y}: %{x:.3f}<br>verdict %{customdata[0]}, "
+                               "%{customdata[1]} pairs, limit %{customdata[2]:.3f}<extra></extra>"),
+                showlegend=False,
+            )
         )
-    )
     limit_x = [c.tolerance if drift or c.direction == "lower_is_better" else -c.tolerance for c in rows]
     fig.add_trace(go.Scatter(x=limit_x, y=labels, mode="markers", showlegend=True,
                              name="minimum similarity" if drift else "tolerance",
@@ -151,7 +156,7 @@ def comparison_figure(comparisons: list[MetricComparison], drift: bool) -> dict[
         xaxis_title=("similarity between versions (1 = same map)" if drift
                      else "candidate - baseline (mean, 95% CI)"),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
-        yaxis=dict(automargin=True),
+        yaxis=dict(automargin=True, categoryorder="array", categoryarray=labels),  # rows in (method, metric) order
     )
     return to_plain(fig)
 

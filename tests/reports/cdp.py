@@ -122,6 +122,16 @@ class Browser:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
+def _is_problem(params: dict[str, Any]) -> bool:
+    """A console call that reports a problem: error, assert, warning or trace, or any message that
+    starts with WARN/ERROR (Plotly's own logger)."""
+    if params.get("type") in ("error", "assert", "warning", "trace"):
+        return True
+    args = params.get("args") or [{}]
+    first = str(args[0].get("value", "")) if isinstance(args[0], dict) else ""
+    return first.upper().startswith(("WARN", "ERROR"))
+
+
 class Page:
     def __init__(self, browser: Browser, session: str):
         self.browser, self.session = browser, session
@@ -173,7 +183,9 @@ class Page:
         return path
 
     def errors(self) -> list[str]:
-        """Console errors, uncaught exceptions and browser log errors (CSP, failed loads)."""
+        """Console errors and warnings, uncaught exceptions and browser log errors and warnings
+        (CSP, failed loads, Plotly's "Invalid color specifier"...): a clean report logs none.
+        Plotly's logger writes its warnings with `console.trace("WARN:", ...)`, so traces count."""
         out = []
         for e in self.browser.events:
             if e.get("sessionId") != self.session:
@@ -181,8 +193,8 @@ class Page:
             p = e.get("params", {})
             if e["method"] == "Runtime.exceptionThrown":
                 out.append("exception: " + json.dumps(p.get("exceptionDetails", {}))[:500])
-            elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                out.append("console.error: " + json.dumps(p.get("args", []))[:500])
-            elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
-                out.append("log: " + p["entry"].get("text", "")[:500])
+            elif e["method"] == "Runtime.consoleAPICalled" and _is_problem(p):
+                out.append(f"console.{p['type']}: " + json.dumps(p.get("args", []))[:500])
+            elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") in ("error", "warning"):
+                out.append(f"log {p['entry']['level']}: " + p["entry"].get("text", "")[:500])
         return out
