@@ -167,7 +167,7 @@ def audit_model_version(
 
 
 def _audit(request: AuditRequest) -> AuditOutcome:
-    from flows.alerts import alert_once
+    from flows.alerts import send_alerts
 
     started = time.perf_counter()
     settings = load_settings(home=request.home, db_url=request.db_url)
@@ -192,8 +192,8 @@ def _audit(request: AuditRequest) -> AuditOutcome:
 
     report_dir = Path(request.out_dir).expanduser() if request.out_dir else settings.reports_dir / f"run-{candidate.run_id}"
     if verdict is not None and baseline is not None:
-        # alert first (the report's alerts section then shows this run's), naming the report's path
-        alert_once(repository, verdict, model_version_id=candidate.run["model_version_id"],
+        # alert first (the report's alerts section then shows this audit's), naming the report's path
+        send_alerts(repository, verdict, model_version_id=candidate.run["model_version_id"],
                    probe_set_id=candidate.run["probe_set_id"], baseline_model_version_id=baseline.run["model_version_id"],
                    report_path=str((report_dir / f"{REPORT_STEM}.html").resolve()), settings=settings,
                    webhook_url=request.webhook_url)

@@ -143,16 +143,22 @@ def history_section(data: ReportData) -> str:
             + '<div class="chart" id="fig-history"></div></section>')
 
 
+def _delivery(d: dict) -> str:
+    """One channel's outcome: delivered (and where), not sent (and why), or failed (and why)."""
+    if d.get("ok"):
+        return f"{d.get('channel')}: ok" + (f" ({d['destination']})" if d.get("destination") else "")
+    if d.get("attempts") == 0:
+        return f"{d.get('channel')}: {d.get('error')}"
+    return f"{d.get('channel')}: FAILED {d.get('error')}"
+
+
 def alerts_section(data: ReportData) -> str:
     if not data.alerts:
         return ""
     rows = []
     for a in data.alerts:
         deliveries = a.payload.get("deliveries", []) if isinstance(a.payload, dict) else []
-        outcome = "; ".join(
-            f"{d.get('channel')}: {'ok' if d.get('ok') else 'FAILED ' + str(d.get('error'))}"
-            for d in deliveries if isinstance(d, dict)
-        ) or ", ".join(a.channels)
+        outcome = "; ".join(_delivery(d) for d in deliveries if isinstance(d, dict)) or ", ".join(a.channels)
         rows.append([esc(_iso(a.created_at)), esc(a.verdict), esc(a.message), esc(outcome)])
     return ('<section id="alerts"><h2>Alerts</h2>'
             + table(["raised", "verdict", "message", "channels"], rows, "data") + "</section>")

@@ -110,14 +110,16 @@ def _clean_env(**extra: str) -> dict[str, str]:
 def mlflow_server(root: Path, *, artifacts_destination: str | None = None, allowed_hosts: str | None = None,
                   start_timeout_s: float = START_TIMEOUT_S) -> Iterator[LoopbackServer]:
     """`mlflow server` on 127.0.0.1 with a SQLite backend under `root`; artifacts proxied by the
-    server into `artifacts_destination` (default: a folder under `root`), as the README recommends."""
+    server into `artifacts_destination` (default: a folder under `root`), as the README recommends.
+    `allowed_hosts` is passed as `--allowed-hosts` ("{port}" in it becomes the chosen port); it
+    replaces MLflow's default list (localhost and private addresses)."""
     port = free_port()
     root.mkdir(parents=True, exist_ok=True)
     destination = artifacts_destination or (root / "artifacts").resolve().as_uri()
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
                "--artifacts-destination", destination, "--host", LOOPBACK, "--port", str(port), "--workers", "1"]
     if allowed_hosts:
-        command += ["--allowed-hosts", allowed_hosts]
+        command += ["--allowed-hosts", allowed_hosts.format(port=port)]
     env = _clean_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
     base = f"http://{LOOPBACK}:{port}"
     with loopback_server(command, f"{base}/health", base, root / "mlflow-server.log", env, start_timeout_s) as server:
