@@ -132,12 +132,14 @@ def history_section(data: ReportData) -> str:
     rows = []
     for h in data.history:
         current = ' class="current"' if h.run_id == data.run.id else ""
-        rows.append([f"<span{current}>{esc(h.run_id)}</span>", esc(h.model_version), esc(h.probe_set),
+        version = h.model_version + (f" ({', '.join(h.aliases)})" if h.aliases else "")
+        rows.append([f"<span{current}>{esc(h.run_id)}</span>", esc(version), esc(h.probe_set),
                      esc(h.status), esc(_iso(h.started_at)), esc(_iso(h.finished_at)),
                      _pill(h.verdict) if h.verdict else "&ndash;",
                      esc(h.baseline_run_id) if h.baseline_run_id is not None else "&ndash;"])
     return ('<section id="history"><h2>Audit history of this model</h2>'
-            "<p>Each run's latest stored verdict, against the baseline run named beside it.</p>"
+            "<p>Each run's latest stored verdict, against the baseline run named beside it; a version's "
+            "aliases are the registry's at its latest audit.</p>"
             + table(["run", "version", "probe set", "status", "started", "finished", "verdict", "baseline run"],
                     rows, "data")
             + '<div class="chart" id="fig-history"></div></section>')

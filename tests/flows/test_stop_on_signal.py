@@ -17,7 +17,6 @@ import pytest
 
 from storage.repository import AuditRepository
 from tests.flows.stop_scenarios import MOMENTS, SIGNALS, interrupt, prepare, rerun
-from tests.loopback import prefect_server
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +29,6 @@ def setup(tmp_path_factory, repo_root):
     return prepare(tmp_path_factory.mktemp("stop"), repo_root, n_probes=N_PROBES)
 
 
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory):
-    with prefect_server(tmp_path_factory.mktemp("prefect-server")) as server:
-        yield server.url
-
-
 def _runs(db_url: str):
     with AuditRepository(db_url) as repository:
         return [(run, sorted(repository.completed_probe_keys(run.id)),
@@ -45,8 +38,8 @@ def _runs(db_url: str):
 
 @pytest.mark.parametrize("moment", MOMENTS)
 @pytest.mark.parametrize("signal_name", sorted(SIGNALS))
-def test_a_signal_stops_the_audit_and_a_rerun_completes_it(setup, prefect_api, signal_name, moment):
-    api = None if moment == "startup" else prefect_api
+def test_a_signal_stops_the_audit_and_a_rerun_completes_it(setup, loopback_prefect, signal_name, moment):
+    api = None if moment == "startup" else loopback_prefect
     case = interrupt(setup, signal_name, moment, prefect_api_url=api)
 
     assert case.returncode == 128 + SIGNALS[signal_name], case.output[-3000:]
@@ -70,7 +63,7 @@ def test_a_signal_stops_the_audit_and_a_rerun_completes_it(setup, prefect_api, s
             text = None
         assert text is None or text.rstrip().endswith("</html>")
 
-    again = rerun(setup, case, prefect_api_url=prefect_api)
+    again = rerun(setup, case, prefect_api_url=loopback_prefect)
     assert again.returncode == 1, again.stdout + again.stderr[-3000:]  # the demo's shortcut version regresses
     assert "verdict: FAIL" in again.stdout
     expected = sorted(_probe_keys(setup))
