@@ -38,6 +38,8 @@ ENV_TIMEOUT = "MLFLOW_HTTP_REQUEST_TIMEOUT"
 HTTP_DEFAULTS = {ENV_MAX_RETRIES: "2", ENV_BACKOFF_FACTOR: "1", ENV_TIMEOUT: "20"}
 #: seconds one reachability attempt waits for an answer, unless the user set MLFLOW_HTTP_REQUEST_TIMEOUT
 PROBE_TIMEOUT_S = 5.0
+#: which of the variables above hold mllm-audit's defaults rather than the user's (inherited by workers)
+ENV_DEFAULTED = "MLLM_AUDIT_HTTP_DEFAULTED"
 
 _REACHABLE: set[str] = set()
 _LOCK = threading.Lock()
@@ -65,7 +67,8 @@ class HttpRetryPolicy:
                 raise ConfigError(f"${key} must not be negative, got {raw!r}")
             return value
 
-        timeout = number(ENV_TIMEOUT) if env.get(ENV_TIMEOUT) else PROBE_TIMEOUT_S
+        users_timeout = env.get(ENV_TIMEOUT) and ENV_TIMEOUT not in _defaulted(env)
+        timeout = number(ENV_TIMEOUT) if users_timeout else PROBE_TIMEOUT_S
         return cls(int(number(ENV_MAX_RETRIES)), number(ENV_BACKOFF_FACTOR), timeout)
 
     def delay_before_retry(self, retry: int) -> float:
@@ -77,8 +80,16 @@ def apply_http_defaults(environ: MutableMapping[str, str] | None = None) -> None
     """Short defaults for MLflow's HTTP retries; a value the user set is kept (MLflow reads these
     variables at every request, so setting them before the first request is enough)."""
     env = os.environ if environ is None else environ
+    defaulted = _defaulted(env)
     for key, value in HTTP_DEFAULTS.items():
-        env.setdefault(key, value)
+        if key not in env:
+            env[key] = value
+            defaulted.add(key)
+    env[ENV_DEFAULTED] = ",".join(sorted(defaulted))
+
+
+def _defaulted(env: MutableMapping[str, str]) -> set[str]:
+    return {key for key in env.get(ENV_DEFAULTED, "").split(",") if key}
 
 
 def is_http(uri: str) -> bool:
