@@ -42,6 +42,7 @@ def main() -> None:
                                   "seconds_to_message": case.message_s, "seconds_to_exit": case.stop_s,
                                   "seconds_into_audit": round(case.moment_reached_s, 2),
                                   "prefect": "temporary API" if moment == "startup" else "loopback server",
+                                  "report_written_before_signal": case.report_existed_at_signal,
                                   "left_running": case.left_running, "load_average_before": load})
     write_results(out, "stop_on_signal", load_start, cases=cases)
 
