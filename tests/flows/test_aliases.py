@@ -41,5 +41,5 @@ def test_a_moved_alias_leaves_the_older_version_in_storage_report_and_history(au
     html = open(second.report_html, encoding="utf-8").read()
     history = html[html.index('<section id="history">'):]
     history = history[:history.index("</section>")]
-    assert "3 (candidate)" in history and "1 (champion)" in history
-    assert "2 (candidate)" not in history and "<td>2</td>" in history
+    assert "v3 (candidate)</span>" in history and "v1 (champion)</span>" in history
+    assert "v2 (candidate)" not in history and "v2</span>" in history

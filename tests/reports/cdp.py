@@ -122,16 +122,6 @@ class Browser:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def _is_problem(params: dict[str, Any]) -> bool:
-    """A console call that reports a problem: error, assert, warning or trace, or any message that
-    starts with WARN/ERROR (Plotly's own logger)."""
-    if params.get("type") in ("error", "assert", "warning", "trace"):
-        return True
-    args = params.get("args") or [{}]
-    first = str(args[0].get("value", "")) if isinstance(args[0], dict) else ""
-    return first.upper().startswith(("WARN", "ERROR"))
-
-
 class Page:
     def __init__(self, browser: Browser, session: str):
         self.browser, self.session = browser, session
@@ -183,9 +173,7 @@ class Page:
         return path
 
     def errors(self) -> list[str]:
-        """Console errors and warnings, uncaught exceptions and browser log errors and warnings
-        (CSP, failed loads, Plotly's "Invalid color specifier"...): a clean report logs none.
-        Plotly's logger writes its warnings with `console.trace("WARN:", ...)`, so traces count."""
+        """Console errors, uncaught exceptions and browser log errors (CSP, failed loads)."""
         out = []
         for e in self.browser.events:
             if e.get("sessionId") != self.session:
@@ -193,8 +181,25 @@ class Page:
             p = e.get("params", {})
             if e["method"] == "Runtime.exceptionThrown":
                 out.append("exception: " + json.dumps(p.get("exceptionDetails", {}))[:500])
-            elif e["method"] == "Runtime.consoleAPICalled" and _is_problem(p):
-                out.append(f"console.{p['type']}: " + json.dumps(p.get("args", []))[:500])
-            elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") in ("error", "warning"):
-                out.append(f"log {p['entry']['level']}: " + p["entry"].get("text", "")[:500])
+            elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                out.append("console.error: " + json.dumps(p.get("args", []))[:500])
+            elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+                out.append("log: " + p["entry"].get("text", "")[:500])
+        return out
+
+    def console_warnings(self) -> list[str]:
+        """Console warnings: console.warn, browser log warnings, and Plotly's own ("WARN:" through
+        console.trace, which is how Plotly reports an attribute it could not use)."""
+        out = []
+        for e in self.browser.events:
+            if e.get("sessionId") != self.session:
+                continue
+            p = e.get("params", {})
+            args = p.get("args", [])
+            if e["method"] == "Runtime.consoleAPICalled" and (
+                    p.get("type") == "warning"
+                    or (p.get("type") == "trace" and args and str(args[0].get("value", "")).startswith("WARN"))):
+                out.append(f"console.{p.get('type')}: " + json.dumps(args)[:500])
+            elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "warning":
+                out.append("log: " + p["entry"].get("text", "")[:500])
         return out
