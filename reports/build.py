@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from reports import figures, sections
 from reports.banner import banner
 from reports.data import ReportData
+from reports.files import write_files
 from reports.gallery import ImageStore, gallery_entries
 from reports.options import ReportBuildError, ReportOptions, ReportPaths
 from reports.page import esc, page, plotly_js, script_json, static_text
@@ -132,7 +132,7 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
     summary["generated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     summary["sizes_bytes"] = {name: len(doc.encode("utf-8")) for name, doc in documents.items()}
     documents[f"{stem}.json"] = json.dumps(summary, indent=2, default=str, allow_nan=False)
-    _write_all(out, documents)
+    write_files(out, documents)
     return ReportPaths(html=out / files[0], json=out / f"{stem}.json", gallery_pages=tuple(out / f for f in files[1:]))
 
 
@@ -170,18 +170,3 @@ def summary_json(data: ReportData, rows: list[MetricRow], files: list[str], n_pr
         "files": files,
         "warnings": list(data.warnings),
     }
-
-
-def _write_all(out: Path, documents: dict[str, str]) -> None:
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for name, text in documents.items():
-            tmp = out / f".{name}.tmp-{os.getpid()}"
-            tmp.write_text(text, encoding="utf-8")
-            temps.append((tmp, out / name))
-        for tmp, final in temps:
-            os.replace(tmp, final)
-    except OSError as exc:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-        raise ReportBuildError(f"cannot write the report to {out}: {exc}") from exc

@@ -28,6 +28,8 @@ class _Parsed:
     version: str = ""
     description: str = ""
     default_prompt: str | None = None
+    source: str | None = None
+    licence: str | None = None
     manifest_read: bool = False  # False: probe-level 'missing prompt' would only repeat the manifest problem
     probes: list[Probe] = field(default_factory=list)
     problems: list[ProbeProblem] = field(default_factory=list)
@@ -57,6 +59,8 @@ def load_probe_set(path: str | Path) -> ProbeSet:
         content_hash=content_hash(root, files),
         root=root,
         probes=tuple(parsed.probes),
+        source=parsed.source,
+        licence=parsed.licence,
     )
 
 
@@ -137,6 +141,27 @@ def _parse_manifest(root: Path, parsed: _Parsed) -> None:
         parsed.problem("bad_field", f"{MANIFEST_NAME} field 'default_prompt' must be non-empty text")
         prompt = None
     parsed.default_prompt = prompt
+    parsed.source = _optional_text(data, "source", parsed)
+    parsed.licence = _licence(data, parsed)
+
+
+def _optional_text(data: dict[str, Any], key: str, parsed: _Parsed) -> str | None:
+    """An optional free-text manifest field: absent or empty is None, anything but text a problem."""
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        parsed.problem("bad_field", f"{MANIFEST_NAME} field {key!r} must be text, got {value!r}")
+        return None
+    return value.strip()
+
+
+def _licence(data: dict[str, Any], parsed: _Parsed) -> str | None:
+    """`licence` (or the American spelling `license`; both given must agree)."""
+    british, american = _optional_text(data, "licence", parsed), _optional_text(data, "license", parsed)
+    if british and american and british != american:
+        parsed.problem("bad_field", f"{MANIFEST_NAME} has both 'licence' and 'license' and they differ")
+    return british or american
 
 
 def _parse_probe(root: Path, record: dict[str, Any], line_no: int, parsed: _Parsed) -> Probe | None:

@@ -7,6 +7,7 @@ tests must not see each other's registrations.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -29,6 +30,15 @@ def saved_models(tmp_path_factory) -> dict[str, Path]:
         processor.save_pretrained(folder)
         folders[name] = folder
     return folders
+
+
+@pytest.fixture()
+def restored_environment():
+    """The CLI exports its settings to the environment (for workers); undo that after the test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from typer.testing import CliRunner
@@ -13,17 +12,12 @@ from tests.flows.helpers import write_probe_set
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _restore_environment():
-    """The CLI exports its settings to the environment (for workers); undo that after each test."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("restored_environment")
 
 
 COMMANDS = [[], ["demo"], ["register"], ["audit"], ["watch"], ["explain"], ["probes"], ["probes", "validate"],
-            ["probes", "import-coco"], ["report"], ["db"], ["db", "upgrade"], ["train-demo"]]
+            ["probes", "import-coco"], ["report"], ["db"], ["db", "upgrade"], ["train-demo"], ["compliance"],
+            ["compliance", "dossier"], ["compliance", "verify"], ["signoff"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")

@@ -21,7 +21,8 @@ from flows.registry import register_model
 from tests.flows.helpers import write_probe_set
 from tests.loopback import prefect_server, stop_process_group
 
-EXPECTED = {"nightly-audit": "audit-model-version", "registry-watch": "watch-registry", "self-check": "check-environment"}
+EXPECTED = {"nightly-audit": "audit-model-version", "registry-watch": "watch-registry", "self-check": "check-environment",
+            "compliance-dossier": "compliance-dossier"}
 
 
 def _deployments(repo_root: Path) -> dict[str, dict]:
@@ -63,6 +64,9 @@ def test_deployments_name_real_flows_with_valid_parameters(repo_root):
     assert len(watch) == 1 and watch[0]["active"]
     assert IntervalSchedule(interval=timedelta(seconds=watch[0]["interval"])).interval.total_seconds() > 0
     assert "schedules" not in deployments["self-check"] or not deployments["self-check"]["schedules"]
+    dossier = deployments["compliance-dossier"]["schedules"]
+    assert len(dossier) == 1 and dossier[0]["active"]
+    assert IntervalSchedule(interval=timedelta(seconds=dossier[0]["interval"])).interval.total_seconds() > 0
 
 
 # ---- a real server, deploy, worker, triggered runs ---------------------------------------------
@@ -126,6 +130,7 @@ def test_deploy_to_a_real_server_and_run_with_a_process_worker(repo_root, tmp_pa
                 "self-check": {"probe_set": str(probes)},
                 "nightly-audit": {"model_uri": "models:/deployed-cap/1", "probe_set": str(probes), "methods": ["tam"],
                                   "compare": False, "explain_settings": {"max_new_tokens": 4}},
+                "compliance-dossier": {"model_name": "deployed-cap"},
             }
             finished_ids = {}
             for name, parameters in runs.items():
@@ -136,6 +141,7 @@ def test_deploy_to_a_real_server_and_run_with_a_process_worker(repo_root, tmp_pa
                     f"{name}: {finished['state']}\n" + (tmp_path / "worker.log").read_text()[-4000:])
                 finished_ids[name] = flow_run["id"]
             assert (home / "audit.db").is_file()  # the deployed audit wrote where the worker's env said
+            assert (home / "compliance" / "deployed-cap" / "dossier.pdf").is_file()  # the scheduled dossier too
             # the deployment runs without a terminal bar (show_progress: false); its UI progress still ends full
             (progress,) = _api(api_url, "/artifacts/filter", {"artifacts": {
                 "flow_run_id": {"any_": [finished_ids["nightly-audit"]]}, "type": {"any_": ["progress"]}}})

@@ -17,8 +17,7 @@ import pytest
 
 from reports import ReportOptions, build_report
 from reports.build import gallery_entries
-from tests.conftest import in_ci
-from tests.reports.cdp import Browser, find_chromium
+from tests.reports.cdp import Browser
 from tests.reports.factories import make_report_data
 
 pytestmark = pytest.mark.browser
@@ -27,21 +26,6 @@ XSS_PROMPT = '<script>window.__xss=1</script> "quoted" \'single\' & <img src=x o
 XSS_TOKENS = ["<script>window.__xss=3</script>", "<img src=x onerror=window.__xss=4>", '"q"']
 READY = ("(() => { const v = document.getElementById('viewer');"
          " return !!(v && v.data && v.data.length && v._fullLayout); })()")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary = find_chromium()
-    if binary is None:
-        message = "Chromium not found (run scripts/ci/chromium.sh or set MLLM_AUDIT_CHROMIUM)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    b = Browser(binary)
-    try:
-        yield b
-    finally:
-        b.close()
 
 
 def _keep(path: Path) -> None:
