@@ -3,7 +3,8 @@
 Why: a scheduler, a worker or a person pressing Ctrl-C expects an audit to stop within seconds
 (issue 11). The cases are the behavioural test's (`tests/flows/stop_scenarios.py`: the demo models,
 a small probe set, a database per case): the signal at start-up (Prefect's temporary API starting),
-mid-batch and after the verdict (alerts and report). Recorded per case: the exit code, seconds from
+mid-batch (with the temporary API and with a loopback `prefect server`) and after the verdict
+(alerts and report). Recorded per case: the exit code, seconds from
 the signal to the "stopped by" line and to the process's exit, whether anything of its process
 group outlived it, and the load averages (the development machine is shared).
 
@@ -19,10 +20,14 @@ from pathlib import Path
 from benchmarks.machine import write_results
 
 REPO = Path(__file__).resolve().parent.parent
+# (moment, Prefect API): start-up is the temporary API's; mid-batch with both, since a stopped
+# process flushes its logs and events to whichever API it used
+CASES = (("startup", "temporary API"), ("mid-batch", "temporary API"), ("mid-batch", "loopback server"),
+         ("report", "loopback server"))
 
 
 def main() -> None:
-    from tests.flows.stop_scenarios import MOMENTS, SIGNALS, interrupt, prepare
+    from tests.flows.stop_scenarios import SIGNALS, interrupt, prepare
     from tests.loopback import prefect_server
 
     out = REPO / "benchmarks" / "results" / "stop_on_signal.json"
@@ -32,16 +37,15 @@ def main() -> None:
         tmp = Path(name)
         setup = prepare(tmp / "stop", REPO, n_probes=12)
         with prefect_server(tmp / "prefect-server") as server:
-            for moment in MOMENTS:
+            for moment, prefect in CASES:
                 for signal_name in sorted(SIGNALS):
                     load = list(os.getloadavg())
-                    case = interrupt(setup, signal_name, moment, None if moment == "startup" else server.url)
-                    print(f"{signal_name:>7} at {moment:>9}: exit {case.returncode}, message after "
+                    case = interrupt(setup, signal_name, moment, server.url if prefect == "loopback server" else None)
+                    print(f"{signal_name:>7} at {moment:>9} ({prefect}): exit {case.returncode}, message after "
                           f"{case.message_s}, exit after {case.stop_s} s", flush=True)
                     cases.append({"signal": signal_name, "moment": moment, "exit_code": case.returncode,
                                   "seconds_to_message": case.message_s, "seconds_to_exit": case.stop_s,
-                                  "seconds_into_audit": round(case.moment_reached_s, 2),
-                                  "prefect": "temporary API" if moment == "startup" else "loopback server",
+                                  "seconds_into_audit": round(case.moment_reached_s, 2), "prefect": prefect,
                                   "report_written_before_signal": case.report_existed_at_signal,
                                   "left_running": case.left_running, "load_average_before": load})
     write_results(out, "stop_on_signal", load_start, cases=cases)
