@@ -145,7 +145,9 @@ def _moment_reached(moment: str, output: _Output, db_url: str) -> bool:
 
 def interrupt(setup: StopSetup, signal_name: str, moment: str, prefect_api_url: str | None = None) -> StopCase:
     """Start the audit on a fresh database, send the signal at `moment`, wait for the exit."""
-    case_dir = setup.root / f"{signal_name}-{moment}"
+    case_dir = setup.root / f"{signal_name}-{moment}-{'server' if prefect_api_url else 'temporary-api'}"
+    if case_dir.exists():
+        raise FileExistsError(f"{case_dir} is left from an earlier case: each case needs a fresh database")
     case_dir.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{case_dir / 'audit.db'}"
     out = case_dir / "report"
