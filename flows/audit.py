@@ -21,6 +21,7 @@ configuration), so rerunning a killed audit continues where it stopped and never
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ from flows.outcome import AuditOutcome
 from flows.registry import ResolvedModel, resolve_model
 from flows.request import DEFAULT_BATCH_SIZE, AuditRequest
 from flows.runners import default_task_runner
+from flows.stopping import note_interruption, stop_requested
 from flows.tasks import resolve_model_task, start_run_task, validate_probe_set_task
 from flows.verdicts import judge, regression_config
 from flows.worker import repository_for
@@ -91,8 +93,11 @@ def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str,
         n_written, work = explain_all(run_id, todo, request=request, probe_dir=probe_dir, resolved=resolved,
                                       methods=methods, db_url=db, home=home)
     except BaseException as exc:
+        # a stop request: flag it first, so the batches in worker threads stop after their probe in hand
+        error = f"interrupted by {signal.Signals(stop_requested()).name}" if note_interruption(exc) else (
+            f"{type(exc).__name__}: {exc}")
         timings["explain_wall_s"] = time.perf_counter() - t
-        repository.finish_run(run_id, "failed", timings, error=f"{type(exc).__name__}: {exc}"[:2000])
+        repository.finish_run(run_id, "failed", timings, error=error[:2000])  # a rerun resumes it
         raise
     timings["explain_wall_s"] = time.perf_counter() - t
     timings.update(work)
@@ -164,7 +169,7 @@ def audit_model_version(
 
 
 def _audit(request: AuditRequest) -> AuditOutcome:
-    from flows.alerts import alert_once
+    from flows.alerts import send_alerts
 
     started = time.perf_counter()
     settings = load_settings(home=request.home, db_url=request.db_url)
@@ -191,8 +196,8 @@ def _audit(request: AuditRequest) -> AuditOutcome:
 
     report_dir = Path(request.out_dir).expanduser() if request.out_dir else settings.reports_dir / f"run-{candidate.run_id}"
     if verdict is not None and baseline is not None:
-        # alert first (the report's alerts section then shows this run's), naming the report's path
-        alert_once(repository, verdict, model_version_id=candidate.run["model_version_id"],
+        # alert first (the report's alerts section then shows this audit's), naming the report's path
+        send_alerts(repository, verdict, model_version_id=candidate.run["model_version_id"],
                    probe_set_id=candidate.run["probe_set_id"], baseline_model_version_id=baseline.run["model_version_id"],
                    report_path=str((report_dir / f"{REPORT_STEM}.html").resolve()), settings=settings,
                    webhook_url=request.webhook_url)

@@ -76,27 +76,28 @@ def explain_all(run_id: int, todo: list[str], *, request: AuditRequest, probe_di
                                    dict(request.explain_settings), dict(request.metric_options), db_url, home)
         for batch in chunks(todo, request.batch_size)
     ]
-    artifact = _progress_artifact(0.0, f"explaining {len(todo)} probes of {label}")
-    written = done_batches = 0
+    artifact = _progress_artifact(0.0, f"0/{len(todo)} probes of {label}")
+    written = finished = done_batches = 0  # `finished` counts itself: a disabled bar's counter stays at 0
     update_every = max(1, len(futures) // 20)
     pids: list[int] = []
-    failures: list[BaseException] = []
+    failures: list[Exception] = []
     with tqdm(total=len(todo), desc=f"audit {label}", unit="probe", disable=not request.show_progress,
               dynamic_ncols=True) as bar:
         for future in as_completed(futures):
             try:
                 result: ProbeBatchResult = future.result()
-            except BaseException as exc:  # noqa: BLE001 - collected, the run is marked failed by the caller
-                failures.append(exc)
+            except Exception as exc:  # noqa: BLE001 - collected, the run is marked failed by the caller
+                failures.append(exc)  # (an interruption is a BaseException: it stops the loop at once)
                 continue
             written += len(result.written)
             pids.append(result.pid)
             for key in totals:
                 totals[key] += getattr(result, key)
+            finished += len(result.written) + len(result.skipped)
             bar.update(len(result.written) + len(result.skipped))
             done_batches += 1
-            if done_batches % update_every == 0 or bar.n >= len(todo):  # ~20 UI updates, not one per batch
-                _progress_artifact(100.0 * bar.n / len(todo), f"{bar.n}/{len(todo)} probes of {label}", artifact)
+            if done_batches % update_every == 0 or finished >= len(todo):  # ~20 UI updates, not one per batch
+                _progress_artifact(100.0 * finished / len(todo), f"{finished}/{len(todo)} probes of {label}", artifact)
     if failures:
         raise failures[0]
     totals["worker_processes"] = float(len(set(pids)))

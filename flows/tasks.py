@@ -14,12 +14,14 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.config import load_settings
-from flows.errors import FlowsInputError, ValidationFailedError
+from flows.errors import FlowsInputError, RegistryUnreachableError, ValidationFailedError
 from flows.identity import code_version, package_versions
 from flows.registry import ResolvedModel, resolve_model
 from flows.worker import ProbeBatchResult, repository_for, run_probe_batch
 
-_NO_RETRY = (FlowsInputError, ValidationFailedError, KeyError, TypeError)
+# RegistryUnreachableError: `flows.registry.reachability` already retried it, visibly;
+# KeyboardInterrupt: `flows.stopping.AuditInterrupted`, a stop request
+_NO_RETRY = (FlowsInputError, ValidationFailedError, RegistryUnreachableError, KeyboardInterrupt, KeyError, TypeError)
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.convert import explanation_to_probe_result
+from flows.stopping import raise_if_stopping
 
 _LOCK = threading.Lock()
 _MODELS: dict[str, tuple[Any, Any, threading.Lock]] = {}
@@ -221,6 +222,7 @@ def run_probe_batch(
     explain_s = score_s = 0.0
     results = []
     for key in todo:
+        raise_if_stopping()  # SIGTERM/SIGINT: stop after the probe in hand (nothing of this batch is stored)
         probe = probe_set.get(key)
         with model_lock:  # timed inside: waiting for another thread's explanation is not explain time
             started = time.perf_counter()
@@ -236,6 +238,7 @@ def run_probe_batch(
     validate_attribution_table(results, methods).raise_for_failures()
     validate_s = time.perf_counter() - started
 
+    raise_if_stopping()
     started = time.perf_counter()
     written = [result.probe_key for result in results if repository.add_probe_result(run_id, result)]
     store_s = time.perf_counter() - started

@@ -9,7 +9,9 @@ the writer), a busy timeout (writers queue instead of failing) and `BEGIN IMMEDI
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -31,6 +33,10 @@ SQLITE_BUSY_TIMEOUT_S = 60.0
 PG_CONNECT_TIMEOUT_S = 10
 
 _SUPPORTED = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+#: the Python module each supported driver needs (checked before anything connects)
+_DRIVER_MODULES = {"postgresql+psycopg": "psycopg"}
+#: "scheme://user:PASSWORD@" in text SQLAlchemy could not parse: the password is all we hide
+_PASSWORD_IN_TEXT = re.compile(r"(?P<head>//[^:/@]*:)(?P<password>.*)(?P<tail>@)")
 
 
 def audit_home() -> Path:
@@ -52,8 +58,9 @@ def safe_url(url: URL | str) -> str:
         return url.render_as_string(hide_password=True)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
+    except (ArgumentError, ValueError):
+        # Shown so the user can spot the typo; only a password, if one can be told apart, is hidden.
+        return _PASSWORD_IN_TEXT.sub(r"\g<head>***\g<tail>", url)
 
 
 def parse_database_url(url: str | URL | None) -> URL:
@@ -72,14 +79,15 @@ def parse_database_url(url: str | URL | None) -> URL:
             text = "postgresql://" + text[len("postgres://") :]
         try:
             parsed = make_url(text)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
             raise InvalidDatabaseURLError(
                 f"cannot parse database URL {safe_url(text)!r}; expected {_SUPPORTED}"
             ) from None
     else:
         parsed = url
-    backend = parsed.get_backend_name()
-    driver = parsed.get_driver_name()
+    # From the URL's text alone: URL.get_driver_name() loads the dialect, which raises
+    # NoSuchModuleError (an "internal error") for a scheme SQLAlchemy does not know.
+    backend, _, driver = parsed.drivername.partition("+")
     if backend == "sqlite":
         if driver not in ("pysqlite", ""):
             raise InvalidDatabaseURLError(f"unsupported SQLite driver {driver!r} in {safe_url(parsed)}; use sqlite:///PATH")
@@ -153,23 +161,37 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str | URL | None, *, create_parent: bool = False) -> Engine:
-    """An engine for `url` (None: the default database), tuned for the backend.
+def check_database_url(url: str | URL | None, *, create_parent: bool = False) -> URL:
+    """Everything about `url` that can be known without connecting, in milliseconds.
 
-    `create_parent` creates a SQLite file's folder (only wanted for the default home folder: a
-    mistyped explicit path should fail, not sprout directories).
+    Why apart from `make_engine`: an audit checks its database before it starts Prefect or loads a
+    model (seconds to minutes), so a typo is answered at once. Checks the scheme and driver, that
+    the driver's module is installed, and that a SQLite file's folder exists; `create_parent`
+    creates that folder instead (only wanted for the default home folder: a mistyped explicit path
+    should fail, not sprout directories).
     """
     parsed = parse_database_url(url)
+    module = _DRIVER_MODULES.get(parsed.drivername)
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise DatabaseDriverMissingError(
+            f"no driver for {safe_url(parsed)} (module {module!r} is not installed); "
+            "install it with: pip install 'mllm-audit[postgres]'"
+        )
+    path = sqlite_path(parsed)
+    if path is not None:
+        if create_parent:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.parent.is_dir():
+            raise InvalidDatabaseURLError(f"folder {path.parent} of SQLite database {safe_url(parsed)} does not exist")
+    return parsed
+
+
+def make_engine(url: str | URL | None, *, create_parent: bool = False) -> Engine:
+    """An engine for `url` (None: the default database), tuned for the backend, after
+    `check_database_url`'s checks."""
+    parsed = check_database_url(url, create_parent=create_parent)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        path = sqlite_path(parsed)
-        if path is not None:
-            if create_parent:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            elif not path.parent.is_dir():
-                raise InvalidDatabaseURLError(
-                    f"folder {path.parent} of SQLite database {safe_url(parsed)} does not exist"
-                )
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     else:
         kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}

@@ -43,6 +43,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, home):
     assert result.exit_code == EXIT_BAD_INPUT and "model folder not found" in result.output
 
 
+@pytest.mark.parametrize("db, message", [
+    ("foo://bar/baz", "unsupported database backend 'foo' in foo://bar/baz"),
+    ("postgresql+psycopg://audit:secret@db:54x2/audit", "cannot parse database URL 'postgresql+psycopg://audit:***@db:54x2/audit'"),
+    ("sqlite:////no/such/folder/audit.db", "folder /no/such/folder of SQLite database"),
+])
+def test_a_bad_database_url_is_answered_before_prefect_starts(tmp_path, home, db, message):
+    probes = write_probe_set(tmp_path / "probes", n=1)
+    result = runner.invoke(app, ["audit", "models:/x/1", "--probes", str(probes), "--db", db])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    (line,) = result.output.strip().splitlines()  # one line
+    assert line.startswith(f"error: {message}")
+    assert "temporary API" not in result.output and "secret" not in result.output
+
+
 def test_debug_shows_the_traceback(tmp_path, home):
     result = runner.invoke(app, ["--debug", "register", str(tmp_path / "missing"), "--name", "x"])
     assert result.exit_code == EXIT_BAD_INPUT
