@@ -13,7 +13,7 @@ from flows.registry import register_model
 from flows.request import AuditRequest
 from flows.tasks import _transient
 from flows.worker import repository_for, run_probe_batch
-from tests.flows.helpers import write_probe_set
+from tests.flows.helpers import database_rows, write_probe_set
 
 METHODS = ["tam", "msea_arc"]
 
@@ -144,13 +144,16 @@ def test_input_errors_are_not_retried():
 
 
 def test_an_invalid_probe_set_stops_the_run_before_anything_is_written(audit_env):
-    repository = repository_for(audit_env["settings"].storage_url())
-    before = len(repository.list_runs())
+    from auditors.probes import ProbeSetError
+
+    url = audit_env["settings"].storage_url()
+    repository_for(url)  # the database exists and is migrated before the snapshot
+    before = database_rows(url)
     broken = write_probe_set(audit_env["root"] / "probes-broken", n=3, name="broken")
-    (broken / "images" / "p001.png").unlink()
-    with pytest.raises(ValidationFailedError, match="image file exists"):
+    (broken / "images" / "p001.png").write_bytes((broken / "images" / "p001.png").read_bytes()[:60])  # truncated
+    with pytest.raises(ProbeSetError, match="probes.jsonl line 2: probe 'p001': image images/p001.png cannot be decoded"):
         _audit(audit_env, probe_set=str(broken))
-    assert len(repository.list_runs()) == before
+    assert database_rows(url) == before
 
 
 def test_unknown_methods_and_settings_are_input_errors(audit_env):
