@@ -30,6 +30,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def start_prefect_server(root: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     log = open(root / "prefect-server.log", "w")  # noqa: SIM115 - closed with the process
-    server = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                                "--port", str(port)], env=_environment(root, None), stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     deadline = time.monotonic() + 300
@@ -97,9 +98,12 @@ def side(code: tuple[str, Path], root: Path, api_url: str, *args: str) -> dict[s
 
 
 def fresh_database(template: Path, root: Path, name: str) -> str:
-    """A copy of the database holding only the baseline's run: the candidate is audited from scratch."""
+    """A copy of the database holding only the baseline's run: the candidate is audited from scratch.
+    (SQLite's backup API, not a file copy: the database runs in WAL mode, and recent pages may still
+    sit in the -wal file.)"""
     path = root / f"{name}.db"
-    shutil.copyfile(template, path)
+    with sqlite3.connect(template) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
     return f"sqlite:///{path}"
 
 

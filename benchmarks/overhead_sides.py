@@ -37,7 +37,7 @@ METHODS = ("tam", "msea_arc")
 BATCH_SIZE = 16
 
 
-def _common_imports(home: Path) -> None:
+def common_imports(home: Path) -> None:
     """What both sides have loaded before their clock starts."""
     os.environ["MLLM_AUDIT_HOME"] = str(home)
     from flows.cli.guard import prepare_environment
@@ -54,7 +54,7 @@ def _common_imports(home: Path) -> None:
 
 def prepare(home: Path) -> dict[str, Any]:
     """Register both demo versions, build the probe set, audit the baseline (@champion) alone."""
-    _common_imports(home)
+    common_imports(home)
     from auditors.demo import demo_model_dir
     from flows.audit import run_audit
     from flows.config import load_settings
@@ -74,7 +74,7 @@ def prepare(home: Path) -> dict[str, Any]:
 
 
 def time_explain(home: Path, candidate_dir: str, probe_dir: str, call: str) -> dict[str, Any]:
-    _common_imports(home)
+    common_imports(home)
     import auditors
     from auditors.probes import load_probe_set
 
@@ -143,7 +143,7 @@ LEVERS: dict[str, Callable[[], None]] = {
 
 
 def time_audit(home: Path, probe_dir: str, db_url: str, compare: bool, levers_off: list[str]) -> dict[str, Any]:
-    _common_imports(home)
+    common_imports(home)
     for lever in levers_off:
         LEVERS[lever]()
     from prefect import flow

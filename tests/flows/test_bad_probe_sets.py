@@ -7,7 +7,6 @@ neither with a traceback. A folder with the tolerated variants is audited end to
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from typer.testing import CliRunner
@@ -19,13 +18,7 @@ from tests.flows.helpers import database_rows
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _restore_environment():
-    """The CLI exports its settings to the environment (for workers); undo that after each test."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("restore_environment")
 
 
 @pytest.fixture()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from typer.testing import CliRunner
@@ -13,13 +12,7 @@ from tests.flows.helpers import write_probe_set
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _restore_environment():
-    """The CLI exports its settings to the environment (for workers); undo that after each test."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("restore_environment")
 
 
 COMMANDS = [[], ["demo"], ["register"], ["audit"], ["watch"], ["explain"], ["probes"], ["probes", "validate"],

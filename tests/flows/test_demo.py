@@ -16,16 +16,8 @@ from flows.cli import DEMO_MODEL_NAME, app
 runner = CliRunner()
 
 
-@pytest.fixture()
-def _restore_environment():
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-
-
 @pytest.mark.slow
-def test_demo_runs_and_reruns_without_duplicates(home, prefect_harness, _restore_environment):
+def test_demo_runs_and_reruns_without_duplicates(home, prefect_harness, restore_environment):
     from flows.config import load_settings
     from flows.registry import list_versions, resolve_model
     from storage.repository import AuditRepository
