@@ -30,6 +30,7 @@ from comparison.result import (
     ProbeComparison,
     ProbeDelta,
     ProbeDrift,
+    ProbeFlag,
     ResultDiff,
 )
 from comparison.rules import DRIFT_SPEARMAN, DRIFT_TOP_OVERLAP, is_drift_metric, worst_verdict
@@ -48,6 +49,7 @@ __all__ = [
     "ProbeComparison",
     "ProbeDelta",
     "ProbeDrift",
+    "ProbeFlag",
     "RegressionConfig",
     "ResultDiff",
     "RunResults",

@@ -91,21 +91,22 @@ def headline(verdict: str, checks: Sequence["MetricComparison"], *, confidence: 
         return text
     worst = worst_first(c for c in counted if c.verdict == verdict)
     top, more = worst[0], len(worst) - 1
-    also = f"; {more} more check{'s' if more != 1 else ''} {'failed' if verdict == 'fail' else 'warned'}" if more else ""
+    # the count of further checks closes the sentence, so it never reads as the meaning of the first
+    also = f" {more} more check{'s' if more != 1 else ''} {'failed' if verdict == 'fail' else 'warned'}." if more else ""
     if verdict == "warn":
         if top.n_probes < min_probes:
             return (f"Only {top.n_probes} probe(s) could be paired for {top.method} {top.metric} "
-                    f"(minimum {min_probes}){also}: too few to call this version safe.")
+                    f"(minimum {min_probes}): too few to call this version safe.{also}")
         limit = f"minimum {top.tolerance:.3f}" if top.is_drift else f"tolerance {top.tolerance:.3f}"
         return (f"No check failed, but {top.method} {top.metric} is too close to call "
-                f"({top.delta:.3f}, {_ci(top, confidence, not top.is_drift)} straddles its {limit}){also}: "
-                "more probes or a look at the report are needed before trusting this version.")
+                f"({top.delta:.3f}, {_ci(top, confidence, not top.is_drift)} straddles its {limit}): "
+                f"more probes or a look at the report are needed before trusting this version.{also}")
     if top.is_drift:
         measure = _DRIFT_NAMES.get(top.metric, "top-cell overlap")
         return (f"{top.method}'s maps of the same words agree with the baseline's at only "
                 f"{top.delta:.2f} ({measure}, {_ci(top, confidence, False)}), below the minimum "
-                f"{top.tolerance:.2f}{also}: the candidate looks at other parts of the image than the "
-                "baseline did for the same words.")
+                f"{top.tolerance:.2f}: the candidate looks at other parts of the image than the "
+                f"baseline did for the same words.{also}")
     return (f"{top.method} {top.metric} {_change(top)} by {abs(top.delta):.3f} "
-            f"({_ci(top, confidence, True)}), beyond the tolerance of {top.tolerance:.3f}{also}: the "
-            "candidate's explanations are measurably worse than the baseline's.")
+            f"({_ci(top, confidence, True)}), beyond the tolerance of {top.tolerance:.3f}: the "
+            f"candidate's explanations are measurably worse than the baseline's.{also}")

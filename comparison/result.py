@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from comparison.errors import ComparisonError
 from comparison.inputs import Direction
-from comparison.rules import DRIFT_SPEARMAN, Verdict, is_drift_metric
+from comparison.rules import DRIFT_SPEARMAN, DRIFT_TOP_OVERLAP, VERDICT_ORDER, Verdict, beyond_limit, is_drift_metric
 
 TYPE_ID = "mllm_audit.comparison"
 FORMAT_VERSION = 1
@@ -85,6 +85,25 @@ class ProbeComparison:
 
 
 @dataclass(frozen=True)
+class ProbeFlag:
+    """One probe beyond the limit of a check that did not pass: the probe's own value on that
+    check (its mean paired delta; for drift, its maps' similarity) and how far beyond the limit.
+
+    Why: a reader of one probe needs the two or three changes that matter, not every delta.
+    """
+
+    method: str
+    metric: str
+    value: float
+    check_verdict: Verdict  # the whole check's verdict (warn or fail), not this probe's
+    beyond: float  # how far the value lies beyond the check's limit (> 0)
+
+    @property
+    def is_drift(self) -> bool:
+        return is_drift_metric(self.metric)
+
+
+@dataclass(frozen=True)
 class CheckChange:
     """A check whose verdict differs between two comparisons (None: the check is absent)."""
 
@@ -133,20 +152,27 @@ class ComparisonResult:
     def check(self, method: str, metric: str) -> MetricComparison | None:
         return next((c for c in self.comparisons if c.key == (method, metric)), None)
 
-    def probe_notes(self, max_notes: int = 1000) -> dict[str, str]:
-        """A short note per probe on the checks that did not pass (the gallery shows them)."""
-        flagged = {c.key for c in self.comparisons if c.verdict != "pass"}
-        notes: dict[str, str] = {}
+    def probe_flags(self) -> dict[str, tuple[ProbeFlag, ...]]:
+        """Per probe, its values beyond the limit of a check that did not pass, worst first (the
+        checks that failed before those that warned, then the farthest beyond the limit)."""
+        checks = {c.key: c for c in self.comparisons if c.verdict != "pass"}
+        flags: dict[str, tuple[ProbeFlag, ...]] = {}
         for probe in self.probes:
-            if len(notes) >= max_notes:
-                break
-            parts = [f"{d.method} {d.metric} {d.delta:+.3f}" for d in probe.deltas
-                     if (d.method, d.metric) in flagged]
-            parts += [f"{d.method} maps agree {d.spearman:.2f} (Spearman)" for d in probe.drift
-                      if (d.method, DRIFT_SPEARMAN) in flagged]
-            if parts:
-                notes[probe.probe_key] = "; ".join(parts)
-        return notes
+            values = [(d.method, d.metric, d.delta) for d in probe.deltas]
+            values += [(d.method, metric, similarity) for d in probe.drift
+                       for metric, similarity in ((DRIFT_SPEARMAN, d.spearman), (DRIFT_TOP_OVERLAP, d.top_overlap))]
+            found = []
+            for method, metric, value in values:
+                check = checks.get((method, metric))
+                if check is None:
+                    continue
+                beyond = beyond_limit(value, check.direction, check.tolerance, check.is_drift)
+                if beyond > 0:
+                    found.append(ProbeFlag(method, metric, value, check.verdict, beyond))
+            if found:
+                found.sort(key=lambda f: (-VERDICT_ORDER[f.check_verdict], -f.beyond, f.method, f.metric))
+                flags[probe.probe_key] = tuple(found)
+        return flags
 
     # ---- save, load, diff ------------------------------------------------------------------
 

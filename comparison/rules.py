@@ -65,16 +65,23 @@ def worst_verdict(verdicts: Iterable[str]) -> Verdict:
     return worst
 
 
+def beyond_limit(value: float, direction: Direction, limit: float, drift: bool) -> float:
+    """How far one value (a paired delta; for drift, a similarity) lies beyond its limit (positive:
+    beyond): the one measure of "how bad" that checks and single probes are ranked by."""
+    if drift:
+        return limit - value
+    if direction == "lower_is_better":
+        return value - limit
+    return -limit - value
+
+
 def shortfall(check: "MetricComparison") -> float:
     """How far the check's more favourable CI bound lies beyond its limit (positive: beyond).
 
     Why: among failing checks, the one that misses its limit by most is the one to name first.
     """
-    if check.is_drift:
-        return check.tolerance - check.ci_high
-    if check.direction == "lower_is_better":
-        return check.ci_low - check.tolerance
-    return -check.tolerance - check.ci_high
+    favourable = check.ci_low if not check.is_drift and check.direction == "lower_is_better" else check.ci_high
+    return beyond_limit(favourable, check.direction, check.tolerance, check.is_drift)
 
 
 def worst_first(checks: Iterable["MetricComparison"]) -> list["MetricComparison"]:

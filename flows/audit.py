@@ -9,7 +9,8 @@ find-or-create the model version and probe set rows and start-or-resume the run 
 the probes not yet stored out to tasks in batches (`flows.fanout`; each batch explained together,
 validated with great-expectations and stored in one transaction, transient failures retried) -> read the run's records ONCE -> aggregate them and finish the run.
 Then `flows.verdicts.judge` compares the two runs' records and stores the verdict, the alert is
-sent (`flows.alerts`), and the report is built from the same records (`reports`).
+sent (`flows.alerts`), the report is built from the same records (`reports`), and the model's
+compliance dossier is regenerated (`flows.compliance`).
 
 A fail verdict makes the flow run end FAILED (an `AuditRegressionError` raised after everything is
 recorded), which is what Prefect automations and `mllm-audit audit`'s exit code 1 rely on; the
@@ -30,6 +31,7 @@ from prefect import flow, get_run_logger
 
 from auditors.probes import ProbeSet
 from comparison import ComparisonResult, RunResults
+from flows.compliance import regenerate_dossier_task
 from flows.config import Settings, load_settings
 from flows.defaults import resolve_probe_dir
 from flows.errors import AuditRegressionError, ModelNotFoundError
@@ -199,7 +201,11 @@ def _audit(request: AuditRequest) -> AuditOutcome:
                    webhook_url=request.webhook_url)
     t = time.perf_counter()
     report_html, report_json = write_report(repository, candidate, baseline, report_dir, verdict)
+    repository.set_report_path(candidate.run_id, report_html)
     timings["report_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    regenerate_dossier_task(candidate.resolved.name, str(settings.home), request.db_url)  # the file stays current
+    timings["dossier_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     outcome = AuditOutcome(
         run_id=candidate.run_id,

@@ -35,6 +35,7 @@ def model_version_record(resolved: "ResolvedModel") -> ModelVersionRecord:
         architecture=resolved.architecture,
         run_id=resolved.run_id,
         aliases=tuple(resolved.aliases),
+        registered_at=resolved.registered_at,
     )
 
 
@@ -72,6 +73,8 @@ def probe_set_records(probe_set: Any) -> tuple[ProbeSetRecord, list[ProbeRecord]
         description=getattr(probe_set, "description", "") or "",
         n_probes=len(probes),
         root=str(root),
+        source=getattr(probe_set, "source", None),
+        licence=getattr(probe_set, "licence", None),
     )
     return record, probes
 

@@ -4,7 +4,8 @@
 verdict and history from an `AuditRepository` (`reports.load`); `build_report(data, out_dir)` writes
 the HTML (plus extra gallery pages when needed) and a JSON summary beside it (`reports.build`).
 Modules: `data` (the typed input), `load`, `statistics` (tables), `gallery` (probe payloads),
-`sections` (HTML), `figures` (Plotly), `encode` (thumbnails and map bytes), `page` (escaping, shell).
+`banner` and `sections` (HTML), `figures` (Plotly), `encode` (thumbnails and map bytes), `page`
+(escaping, shell).
 """
 
 from reports.build import build_report

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from reports import figures, sections
+from reports.banner import banner
 from reports.data import ReportData
+from reports.files import write_files
 from reports.gallery import ImageStore, gallery_entries
 from reports.options import ReportBuildError, ReportOptions, ReportPaths
 from reports.page import esc, page, plotly_js, script_json, static_text
@@ -88,7 +89,10 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
         columns.append(sections.short_label(data, "baseline"))
     skeleton = figures.viewer_skeleton(methods, columns)
     summary_figures = _summary_figures(data)
-    title = options.title or f"mllm-audit: {data.model_version.name} v{data.model_version.version} (run {data.run.id})"
+    # the verdict leads the tab's title, so a reader with several reports open sees which one failed
+    verdict = f"{data.verdict.verdict.upper()} \u2013 " if data.verdict else ""
+    title = options.title or (f"{verdict}mllm-audit: {data.model_version.name} v{data.model_version.version} "
+                              f"(run {data.run.id})")
 
     # Size accounting: what every page carries, what only the main page carries, per probe.
     shell = (len(plotly_js()) + len(static_text("report.js")) + len(static_text("report.css"))
@@ -106,15 +110,16 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
                    "probes": [dict(entries[i], img=remap[entries[i]["img"]]) for i in idxs], "skeleton": skeleton}
         links = sections.page_links(files, p)
         if p == 0:
-            body = (sections.banner(data) + "<main>" + sections.summary_block(data, len(entries))
+            main = (sections.summary_block(data, len(entries))
                     + sections.comparison_section(data) + sections.metric_section(data, rows)
                     + sections.gallery_section(links)
                     + (sections.probe_index(entries, page_of, files) if len(pages) > 1 else "")
                     + sections.history_section(data) + sections.alerts_section(data)
-                    + sections.lineage_section(data.lineage) + sections.warnings_section(data) + "</main>")
+                    + sections.lineage_section(data.lineage) + sections.warnings_section(data))
+            body = banner(data) + sections.contents(main) + "<main>" + main + "</main>"
             payload = {"figures": summary_figures, "gallery": gallery}
         else:
-            body = (sections.banner(data) + f'<main><p><a href="{esc(files[0])}">Back to the summary</a></p>'
+            body = (banner(data) + f'<main><p><a href="{esc(files[0])}">Back to the summary</a></p>'
                     + sections.gallery_section(links) + "</main>")
             payload = {"figures": {}, "gallery": gallery}
         documents[files[p]] = page(title=title if p == 0 else f"{title}: gallery page {p + 1}",
@@ -127,7 +132,7 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
     summary["generated_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     summary["sizes_bytes"] = {name: len(doc.encode("utf-8")) for name, doc in documents.items()}
     documents[f"{stem}.json"] = json.dumps(summary, indent=2, default=str, allow_nan=False)
-    _write_all(out, documents)
+    write_files(out, documents)
     return ReportPaths(html=out / files[0], json=out / f"{stem}.json", gallery_pages=tuple(out / f for f in files[1:]))
 
 
@@ -165,18 +170,3 @@ def summary_json(data: ReportData, rows: list[MetricRow], files: list[str], n_pr
         "files": files,
         "warnings": list(data.warnings),
     }
-
-
-def _write_all(out: Path, documents: dict[str, str]) -> None:
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for name, text in documents.items():
-            tmp = out / f".{name}.tmp-{os.getpid()}"
-            tmp.write_text(text, encoding="utf-8")
-            temps.append((tmp, out / name))
-        for tmp, final in temps:
-            os.replace(tmp, final)
-    except OSError as exc:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-        raise ReportBuildError(f"cannot write the report to {out}: {exc}") from exc

@@ -7,6 +7,7 @@ the flow builds the report from the very records it compared (`reports.load`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +29,17 @@ from storage.records import (
 )
 
 ProbeImage = np.ndarray | Path | str
+
+
+EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def version_sort_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """Registry versions in their natural order: digit runs compare as numbers ("2" before "10",
+    "v1.2" before "v1.10"), other text as text, so a history reads v1, v2, ... whatever order the
+    versions were audited in."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", version) if part)
 
 
 class ReportDataError(ValueError):
@@ -147,6 +159,9 @@ class ReportData:
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # the history table and chart read versions in order (v1 before v2), not in audit order
+        self.history = sorted(self.history, key=lambda h: (version_sort_key(h.model_version),
+                                                           h.started_at or EPOCH, h.run_id))
         if (self.baseline_run is None) != (self.baseline_model_version is None):
             raise ReportDataError("baseline_run and baseline_model_version must be given together")
         if self.verdict is not None and self.baseline_run is not None and (

@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 from plotly.utils import PlotlyJSONEncoder
 
 from comparison import MetricComparison
+from reports.statistics import HistoryPoint
 
 CANDIDATE_COLOR = "#1f77b4"
 BASELINE_COLOR = "#ff7f0e"
@@ -35,6 +36,28 @@ ATTRIBUTION_COLORSCALE = [
     [0.85, "rgb(255,0,0)"],
     [1.0, "rgb(128,0,0)"],
 ]
+
+
+# Plotly's mode bar (its toolbar) floats over the top right corner of every chart. Each figure keeps
+# a band this high free at its top, subplot titles start below it and legends sit under the plot,
+# so no title, legend or colour bar hides under the toolbar at any width.
+MODEBAR_BAND_PX = 36
+SUBPLOT_TITLE_PX = 24
+LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", yref="container", y=0, yanchor="bottom")
+LEGEND_PX = 34  # the bottom margin's share for one row of legend
+HISTORY_PANEL_PX, PANEL_GAP_PX = 150, 60  # a history panel's plot, and the room for the next title
+# one colour per explanation method in the history chart (versions have their own two colours)
+METHOD_COLORS = ("#2a9d8f", "#e76f51", "#6a4c93", "#264653", "#e9c46a", "#8ab17d")
+
+
+def frame(fig: go.Figure, *, height: int, titles: bool = False, legend: bool = True, bottom: int = 40,
+          left: int = 10) -> None:
+    """Height and margins that keep the mode bar's band free, with the legend below the plot."""
+    top = MODEBAR_BAND_PX + (SUBPLOT_TITLE_PX if titles else 0)
+    extra = LEGEND_PX if legend else 0
+    fig.update_layout(height=height + top + bottom + extra,
+                      margin=dict(t=top, b=bottom + extra, l=left, r=10, autoexpand=True),
+                      legend=LEGEND_BELOW, showlegend=legend)
 
 
 def plotly_text(text: str) -> str:
@@ -74,10 +97,8 @@ def viewer_skeleton(methods: list[str], column_labels: list[str]) -> dict[str, A
             scaleanchor=f"x{suffix}", constrain="domain",
         )
         fig.layout[f"xaxis{suffix}"].update(constrain="domain")
-    fig.update_layout(
-        height=max(300, 300 * n_rows), margin=dict(l=10, r=10, t=40, b=10),
-        plot_bgcolor="white", paper_bgcolor="white",
-    )
+    frame(fig, height=max(300, 300 * n_rows), titles=True, legend=False, bottom=10)
+    fig.update_layout(plot_bgcolor="white", paper_bgcolor="white")
     return to_plain(fig)
 
 
@@ -113,8 +134,8 @@ def distribution_figure(
                 row=row, col=col,
             )
             shown.add(side)
-    fig.update_layout(boxmode="group", height=320 * n_rows, margin=dict(l=40, r=10, t=40, b=30),
-                      legend=dict(orientation="h", y=-0.08))
+    frame(fig, height=290 * n_rows, titles=True, bottom=30, left=40)
+    fig.update_layout(boxmode="group")
     return to_plain(fig)
 
 
@@ -131,7 +152,9 @@ def comparison_figure(comparisons: list[MetricComparison], drift: bool) -> dict[
         go.Scatter(
             x=[c.delta for c in rows], y=labels, mode="markers",
             marker=dict(size=10, color=[VERDICT_COLORS[c.verdict] for c in rows]),
-            error_x=dict(type="data", symmetric=False,
+            # one colour for the bars: left unset they inherit the per-point marker colours, an
+            # array Plotly cannot use for error bars (a console warning, and black bars)
+            error_x=dict(type="data", symmetric=False, color="#555",
                          array=[c.ci_high - c.delta for c in rows],
                          arrayminus=[c.delta - c.ci_low for c in rows]),
             customdata=[[c.verdict, c.n_pairs, c.tolerance] for c in rows],
@@ -146,28 +169,43 @@ def comparison_figure(comparisons: list[MetricComparison], drift: bool) -> dict[
                              marker=dict(symbol="line-ns-open", size=18, color="#555")))
     if not drift:
         fig.add_vline(x=0, line=dict(color="#999", dash="dot"))
+    frame(fig, height=max(120, 48 * len(rows)), bottom=50)
     fig.update_layout(
-        height=max(200, 48 * len(rows) + 90), margin=dict(l=10, r=10, t=30, b=40),
         xaxis_title=("similarity between versions (1 = same map)" if drift
                      else "candidate - baseline (mean, 95% CI)"),
-        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
         yaxis=dict(automargin=True),
     )
     return to_plain(fig)
 
 
-def history_figure(points: list[tuple[str, str, float]]) -> dict[str, Any] | None:
-    """Aggregate metric per audited version over time: (series label, version label, value)."""
+def history_figure(points: list[HistoryPoint]) -> dict[str, Any] | None:
+    """Small multiples: one panel per metric, one line per method, audits in version order.
+
+    Why panels: a model audited with two methods on eight metrics would otherwise draw sixteen
+    overlapping lines on one axis; per panel, two lines stay legible.
+    """
     if not points:
         return None
-    fig = go.Figure()
-    series: dict[str, tuple[list[str], list[float]]] = {}
-    for label, version, value in points:
-        xs, ys = series.setdefault(label, ([], []))
-        xs.append(plotly_text(version))
-        ys.append(value)
-    for label, (xs, ys) in series.items():
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=plotly_text(label)))
-    fig.update_layout(height=300, margin=dict(l=40, r=10, t=20, b=40),
-                      xaxis=dict(type="category", title="audit (version, run)"))
+    metrics = sorted({p.metric for p in points})
+    methods = sorted({p.method for p in points})
+    audits = [plotly_text(a) for a in dict.fromkeys(p.audit for p in points)]  # in version order
+    n_cols = min(3, len(metrics))
+    n_rows = math.ceil(len(metrics) / n_cols)
+    plot_height = n_rows * HISTORY_PANEL_PX + (n_rows - 1) * PANEL_GAP_PX
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=[plotly_text(m) for m in metrics],
+                        vertical_spacing=PANEL_GAP_PX / plot_height, horizontal_spacing=0.06)
+    for i, metric in enumerate(metrics):
+        for k, method in enumerate(methods):
+            mine = [p for p in points if p.metric == metric and p.method == method]
+            if not mine:
+                continue
+            fig.add_trace(
+                go.Scatter(x=[plotly_text(p.audit) for p in mine], y=[p.value for p in mine], mode="lines+markers",
+                           name=plotly_text(method), legendgroup=method, showlegend=i == 0,
+                           line=dict(color=METHOD_COLORS[k % len(METHOD_COLORS)]),
+                           hovertemplate=plotly_text(f"{method} / {metric}") + ": %{y:.3f}<extra>%{x}</extra>"),
+                row=i // n_cols + 1, col=i % n_cols + 1,
+            )
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=audits)
+    frame(fig, height=plot_height, titles=True, bottom=30, left=40)
     return to_plain(fig)

@@ -2,8 +2,9 @@
 
 Why a JSON payload and not HTML: the page's script renders one probe at a time from it (maps as
 bytes, `reports.encode`), so a 200-probe gallery fits one file. Each probe opens on the object word
-whose map moved most between the versions (`comparison.drift.most_changed_token`); probes with a
-failing check come first, worst change first.
+whose map moved most between the versions (`comparison.drift.most_changed_token`); probes beyond the
+limit of a failing check come first, farthest first (`ComparisonResult.probe_flags`). A probe's
+title names at most `TOP_CHANGES` of those changes; its table holds every metric.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from comparison import DRIFT_SPEARMAN, DRIFT_TOP_OVERLAP, ProbeFlag
 from comparison.drift import most_changed_token
+from comparison.rules import VERDICT_ORDER
 from comparison.maps import resize_grid
 from comparison.words import generation_words, normalize_word, pair_tokens
 from reports.data import ReportData
 from reports.encode import b64, data_uri, downsample_grid, load_image, placeholder_image, quantize_map, thumbnail
 from reports.options import ReportOptions
+from reports.page import number
 from reports.statistics import probe_means
 from storage.records import GenerationRecord, ProbeRecord, TokenMapRecord
 
@@ -29,6 +33,30 @@ from storage.records import GenerationRecord, ProbeRecord, TokenMapRecord
 OBJECT_WORD_METRICS = frozenset({"pointing_game", "energy_in_mask", "obj_iou_per_word"})
 
 MapsByMethod = dict[str, dict[int, np.ndarray]]  # method -> token index -> map
+TOP_CHANGES = 3  # changes named in a probe's title; the rest are in its table
+
+
+def flag_text(flag: ProbeFlag) -> str:
+    """"tam pointing_game −1.000": the method, the metric and this probe's value."""
+    return f"{flag.method} {flag.metric} {number(flag.value, signed=not flag.is_drift)}"
+
+
+def top_changes(flags: tuple[ProbeFlag, ...]) -> list[ProbeFlag]:
+    """The changes a probe's title names: its worst flags of the worst check verdict among them."""
+    return [f for f in flags if f.check_verdict == flags[0].check_verdict][:TOP_CHANGES] if flags else []
+
+
+def probe_rows(means: list[list[Any]], flags: tuple[ProbeFlag, ...], drift: dict[tuple[str, str], float]
+               ) -> list[list[Any]]:
+    """The probe's table: [method, metric, candidate, baseline, flag verdict or None, similarity or None],
+    flagged rows first in flag order, then the rest by method and metric; map drift rows carry the
+    similarity of the two versions' maps instead of two values."""
+    verdict_of = {(f.method, f.metric): f.check_verdict for f in flags}
+    rank = {(f.method, f.metric): i for i, f in enumerate(flags)}
+    rows = [[method, metric, c, b, verdict_of.get((method, metric)), None] for method, metric, c, b in means]
+    rows += [[method, metric, None, None, verdict_of.get((method, metric)), value]
+             for (method, metric), value in sorted(drift.items())]
+    return sorted(rows, key=lambda r: (rank.get((r[0], r[1]), len(flags)), r[0], r[1]))
 
 
 def display_token(token: str) -> str:
@@ -133,7 +161,11 @@ def gallery_entries(data: ReportData, options: ReportOptions) -> tuple[list[dict
     cand_means, base_means = probe_means(data.metrics), probe_means(data.baseline_metrics)
     directions = data.directions()
     flagged = {c.key for c in data.comparisons if c.verdict != "pass" and not c.is_drift}
-    notes = data.verdict.probe_notes() if data.verdict else {}
+    flags = data.verdict.probe_flags() if data.verdict else {}
+    drift = {p.probe_key: {(d.method, m): v for d in p.drift
+                           for m, v in ((DRIFT_SPEARMAN, d.spearman), (DRIFT_TOP_OVERLAP, d.top_overlap))
+                           if math.isfinite(v)}
+             for p in (data.verdict.probes if data.verdict else ())}
     images = ImageStore(data, options)
     labels: dict[str, dict[int, str]] = defaultdict(dict)
     for m in data.maps:
@@ -162,10 +194,16 @@ def gallery_entries(data: ReportData, options: ReportOptions) -> tuple[list[dict
             if mm in flagged and c is not None and b is not None:
                 sign = -1.0 if directions.get(mm) == "lower_is_better" else 1.0
                 score = min(score, sign * (c - b))
+        mine = flags.get(key, ())
+        top = top_changes(mine)
         entry: dict[str, Any] = {
-            "key": key, "prompt": probe.prompt, "img": images.index_for(probe), "note": notes.get(key),
-            "rows": rows, "c": _side_payload(cand_gen.get(key), cand_maps.get(key, {}), labels[key], options.max_grid),
-            "b": None, "pair": None, "focus": None, "_score": score,
+            "key": key, "prompt": probe.prompt, "img": images.index_for(probe),
+            "note": (flag_text(mine[0]) + (f" (+{len(mine) - 1} more)" if len(mine) > 1 else "")) if mine else None,
+            "top": [[flag_text(f), f.check_verdict] for f in top], "n_flags": len(mine),
+            "rows": probe_rows(rows, mine, drift.get(key, {})),
+            "c": _side_payload(cand_gen.get(key), cand_maps.get(key, {}), labels[key], options.max_grid),
+            "b": None, "pair": None, "focus": None,
+            "_order": ((0, -VERDICT_ORDER[mine[0].check_verdict], -mine[0].beyond) if mine else (1, 0, 0.0), score),
         }
         if data.has_baseline and (key in base_gen or key in base_maps):
             base_labels = {t: "" for by in base_maps.get(key, {}).values() for t in by}
@@ -175,9 +213,9 @@ def gallery_entries(data: ReportData, options: ReportOptions) -> tuple[list[dict
                 entry["focus"] = most_changed_token(cand_maps.get(key, {}), base_maps.get(key, {}), entry["pair"],
                                                     _object_tokens(cand_gen[key], object_words.get(key)))
         entries.append(entry)
-    entries.sort(key=lambda e: (e["note"] is None, e["_score"], e["key"]))
+    entries.sort(key=lambda e: (e["_order"], e["key"]))
     for e in entries:
-        del e["_score"]
+        del e["_order"]
     if (warning := images.folder_warning()) is not None:
         data.warnings.append(warning)
     return entries, images

@@ -12,17 +12,13 @@ decoded twice.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from comparison import TYPE_ID, ComparisonResult, MetricComparison, RunResults
 from comparison.describe import describe_check
 from comparison.inputs import Direction
-from reports.data import HistoryEntry, ReportData
-
-_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
-
+from reports.data import EPOCH, HistoryEntry, ReportData
 
 def read_run(repo: Any, run_id: int) -> RunResults:
     """One run's metric values (aggregates included), maps and answers, read once."""
@@ -136,5 +132,5 @@ def history(repo: Any, model_name: str, runs: Mapping[int, RunResults] | None = 
             aggregates=(tuple(runs[past.id].aggregate_metrics()) if past.id in runs
                         else tuple(repo.get_metrics(past.id, aggregate_only=True))),
         ))
-    entries.sort(key=lambda e: (e.started_at or _EPOCH, e.run_id))
+    entries.sort(key=lambda e: (e.started_at or EPOCH, e.run_id))
     return entries

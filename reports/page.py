@@ -32,6 +32,11 @@ def esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def number(x: float, signed: bool = False) -> str:
+    """A value as the report's prose shows it: three decimals, a true minus sign (U+2212)."""
+    return (f"{x:+.3f}" if signed else f"{x:.3f}").replace("-", "\u2212")
+
+
 def script_json(obj: Any) -> str:
     """JSON safe to place inside a <script type="application/json"> element."""
     text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

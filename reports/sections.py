@@ -7,27 +7,26 @@ Escaping: every value from a model, a probe set or the database goes through `re
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
+from comparison import MetricComparison
 from comparison.bootstrap import MeanCI
+from comparison.rules import worst_first
 from reports.data import Lineage, ReportData
-from reports.page import esc, table
+from reports.page import esc, number, table
 from reports.statistics import MetricRow
-
-_BANNER = {"pass": "PASS: explanation quality held up.",
-           "warn": "WARN: some changes are too close to call.",
-           "fail": "FAIL: explanation quality regressed."}
 
 
 def _fmt(x: float | None, signed: bool = False) -> str:
     if x is None:
         return "&ndash;"
-    return f"{x:+.3f}" if signed else f"{x:.3f}"
+    return number(x, signed)
 
 
 def _iso(ts: datetime | None) -> str:
-    return ts.isoformat(timespec="seconds") if ts else ""
+    return ts.isoformat(sep=" ", timespec="seconds") if ts else ""
 
 
 def _pill(verdict: str, extra: str = "") -> str:
@@ -49,24 +48,6 @@ def short_label(data: ReportData, side: str) -> str:
     return f"{side} v{mv.version}"
 
 
-def banner(data: ReportData) -> str:
-    verdict = data.verdict.verdict if data.verdict else None
-    cls = verdict or "none"
-    if verdict is None:
-        title = ("No comparison: this audit has no baseline." if not data.has_baseline
-                 else "Not judged: no stored verdict for this baseline.")
-        headline = ""
-    else:
-        title = _BANNER[verdict]
-        headline = f'<p class="headline">{esc(data.verdict.headline)}</p>'
-    reasons = "".join(f"<li>{esc(r)}</li>" for r in (data.verdict.reasons if data.verdict else ()))
-    subject = esc(version_label(data, "candidate"))
-    against = f" compared with {esc(version_label(data, 'baseline'))}" if data.has_baseline else ""
-    return (f'<header id="verdict-banner" class="banner verdict-{esc(cls)}" data-verdict="{esc(cls)}">'
-            f"<h1>{esc(title)}</h1>{headline}<p>{subject}{against} on probe set {esc(data.probe_set.name)} "
-            f"v{esc(data.probe_set.version)}.</p><ul class=reasons>{reasons}</ul></header>")
-
-
 def summary_block(data: ReportData, n_probes: int) -> str:
     v = data.verdict
     words = ""
@@ -80,21 +61,31 @@ def summary_block(data: ReportData, n_probes: int) -> str:
             f"<li>Explainers: {esc(methods)}</li>{words}</ul></section>")
 
 
+def limit_text(c: MetricComparison) -> str:
+    """The limit as the check applies it: a minimum similarity, or a signed tolerance on the delta."""
+    if c.is_drift:
+        return f"minimum {number(c.tolerance)}"
+    return f"tolerance {number(c.tolerance if c.direction == 'lower_is_better' else -c.tolerance, signed=True)}"
+
+
 def comparison_section(data: ReportData) -> str:
     if not data.comparisons:
         return ""
     rows = []
-    for c in sorted(data.comparisons, key=lambda c: (c.is_drift, c.method, c.metric)):
+    for c in worst_first(data.comparisons):  # the banner's order: failed, warned, passed
         rows.append([
-            esc(c.method), esc(c.metric), _fmt(c.delta, signed=not c.is_drift),
-            f"[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]", esc(c.n_pairs), _fmt(c.tolerance),
-            _pill(c.verdict, "" if c.counts else " (reported only)"), esc(c.reason),
+            _pill(c.verdict, "" if c.counts else " (reported only)"), esc(c.method), esc(c.metric),
+            _fmt(c.delta, signed=not c.is_drift), f"<span class=nowrap>[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]</span>",
+            esc(limit_text(c)), esc(c.n_pairs), esc(c.n_probes),
         ])
     return ('<section id="comparisons"><h2>Version comparison</h2>'
-            "<p>Deltas are candidate minus baseline, paired by probe and word; the CI resamples probes. "
-            "Map drift rows show how similar the two versions' maps are (1 = identical) against a minimum. "
-            "This is the verdict stored when the audit ran, with the settings shown under Lineage.</p>"
-            + table(["method", "metric", "mean", "CI", "pairs", "limit", "verdict", "why"], rows, "data")
+            "<p>Every check of this verdict, failed ones first. A metric's value is the mean change from "
+            "baseline to candidate, paired by probe and word, with a 95% CI that resamples probes; it fails "
+            "when the whole CI lies beyond the limit, warns when the CI straddles it. Map-drift rows "
+            "(<code>map_drift_*</code>) give how alike the two versions' maps of the same word are "
+            "(1 = identical) against a minimum. This is the verdict stored when the audit ran, with the "
+            "settings shown under Lineage.</p>"
+            + table(["verdict", "method", "metric", "value", "95% CI", "limit", "pairs", "probes"], rows, "data")
             + '<div class="chart" id="fig-deltas"></div><div class="chart" id="fig-drift"></div></section>')
 
 
@@ -132,14 +123,16 @@ def history_section(data: ReportData) -> str:
     rows = []
     for h in data.history:
         current = ' class="current"' if h.run_id == data.run.id else ""
-        rows.append([f"<span{current}>{esc(h.run_id)}</span>", esc(h.model_version), esc(h.probe_set),
+        rows.append([f"<span{current}>v{esc(h.model_version)}</span>", esc(h.run_id), esc(h.probe_set),
                      esc(h.status), esc(_iso(h.started_at)), esc(_iso(h.finished_at)),
                      _pill(h.verdict) if h.verdict else "&ndash;",
                      esc(h.baseline_run_id) if h.baseline_run_id is not None else "&ndash;"])
     return ('<section id="history"><h2>Audit history of this model</h2>'
-            "<p>Each run's latest stored verdict, against the baseline run named beside it.</p>"
-            + table(["run", "version", "probe set", "status", "started", "finished", "verdict", "baseline run"],
-                    rows, "data")
+            "<p>Every audit of this model, in version order, with its latest stored verdict against the "
+            "baseline run named beside it. The charts show each audit's overall metrics, one panel per "
+            "metric and one line per explanation method.</p>"
+            + table(["version", "run", "probe set", "status", "started", "finished", "verdict", "baseline run"],
+                    rows, "data history")
             + '<div class="chart" id="fig-history"></div></section>')
 
 
@@ -183,14 +176,29 @@ def lineage_section(lineage: Lineage) -> str:
     dl = "".join(f"<dt>{esc(k)}</dt><dd><code>{esc(v)}</code></dd>" for k, v in items)
     packages = table(["package", "version"],
                      [[esc(k), esc(v)] for k, v in sorted(lineage.package_versions.items())], "data compact")
-    timings = table(["stage", "seconds"], [[esc(k), f"{v:.1f}"] for k, v in sorted(lineage.timings.items())],
-                    "data compact") if lineage.timings else ""
+    timings = timings_tables(lineage.timings)
     settings = ""
     if lineage.comparison_settings is not None:
         settings = "<h3>Comparison settings</h3><pre>" + esc(_json(lineage.comparison_settings)) + "</pre>"
     return ('<section id="lineage"><h2>Lineage</h2><dl class="lineage">' + dl + "</dl>"
             "<h3>Methods and settings</h3><pre>" + esc(_json(lineage.config)) + "</pre>" + settings
             + "<h3>Package versions</h3>" + packages + timings + "</section>")
+
+
+def timings_tables(timings: dict[str, float]) -> str:
+    """The run's timings: durations (keys ending in `_s`, longest first) apart from counts."""
+    if not timings:
+        return ""
+    durations = sorted(((k[:-2], v) for k, v in timings.items() if k.endswith("_s")), key=lambda kv: -kv[1])
+    counts = sorted((k, v) for k, v in timings.items() if not k.endswith("_s"))
+    out = ("<h3>Timings of this audit run</h3><p>Stages overlap (probes are validated and stored while "
+           "others are explained), so the durations do not add up; <code>explain_wall</code> is the "
+           "whole explanation phase as a clock on the wall saw it.</p>")
+    if durations:
+        out += table(["stage", "seconds"], [[esc(k), f"{v:.1f}"] for k, v in durations], "data compact")
+    if counts:
+        out += table(["count", "value"], [[esc(k), f"{v:g}"] for k, v in counts], "data compact")
+    return out
 
 
 def _json(value: Any) -> str:
@@ -200,14 +208,16 @@ def _json(value: Any) -> str:
 def gallery_section(page_links: str) -> str:
     legend = ("Each map is scaled to its own range (transparent/blue low, red high) and drawn over the image "
               "the model saw. The slider walks through the candidate's answer; the baseline column "
-              "shows the baseline's map for the same word, when the baseline generated it.")
+              "shows the baseline's map for the same word, when the baseline generated it. Probes whose "
+              "change on a failing check is largest come first.")
     return (
         '<section id="gallery"><h2>Probe gallery</h2>'
         f"<p>{esc(legend)}</p>{page_links}"
         '<div class="gallery"><div class="probe-list-wrap"><table id="probe-list" class="data">'
-        "<thead><tr><th></th><th>probe</th><th>answer</th><th>note</th></tr></thead><tbody>"
+        "<thead><tr><th></th><th>probe and answer</th><th>largest change</th></tr></thead><tbody>"
         "</tbody></table></div>"
         '<div id="probe-view"><h3 id="probe-title"></h3>'
+        '<ul id="probe-changes" class="probe-changes"></ul>'
         '<p class="prompt">Prompt: <span id="probe-prompt"></span></p>'
         '<div class="slider-row"><label for="token-slider">Token</label>'
         '<input type="range" id="token-slider" min="0" max="0" value="0" step="1">'
@@ -215,9 +225,21 @@ def gallery_section(page_links: str) -> str:
         '<div class="answers"><div><b>Candidate</b> <span id="answer-cand" class="answer">'
         '</span></div><div id="answer-base-row"><b>Baseline</b> '
         '<span id="answer-base" class="answer"></span></div></div>'
-        '<div id="viewer"></div><table id="probe-metrics" class="data compact"></table>'
+        '<div id="viewer"></div>'
+        '<h4>Every metric of this probe</h4><p class="muted">Flagged: this probe alone lies beyond the '
+        "limit of a check that failed (or warned). Map agreement: how alike the two versions' maps of "
+        "this probe's words are (1 = identical).</p>"
+        '<table id="probe-metrics" class="data compact"></table>'
         "</div></div></section>"
     )
+
+
+def contents(sections_html: str) -> str:
+    """Links to every `<section id=...><h2>` in the page, so a first-time reader sees what the page
+    holds and jumps instead of scrolling through it."""
+    found = re.findall(r'<section id="([^"]+)"><h2>(.*?)</h2>', sections_html)
+    links = " ".join(f'<a href="#{sid}">{title}</a>' for sid, title in found)  # both already escaped
+    return f'<nav class="contents" aria-label="Contents">{links}</nav>' if found else ""
 
 
 def page_links(files: list[str], current: int) -> str:
@@ -236,7 +258,7 @@ def probe_index(entries: list[dict[str, Any]], page_of: dict[str, int], files: l
         target = f'#probe={e["key"]}' if page == 0 else f'{files[page]}#probe={e["key"]}'
         rows.append([f'<a href="{esc(target)}">{esc(e["key"])}</a>', esc(page + 1), esc(e["note"] or "")])
     return ('<details id="probe-index"><summary>All probes and their gallery page</summary>'
-            + table(["probe", "page", "note"], rows, "data compact") + "</details>")
+            + table(["probe", "page", "largest change"], rows, "data compact") + "</details>")
 
 
 def warnings_section(data: ReportData) -> str:

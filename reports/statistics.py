@@ -80,7 +80,23 @@ def distribution_values(data: ReportData) -> dict[MetricKey, dict[str, list[floa
     return dict(out)
 
 
-def history_points(data: ReportData) -> list[tuple[str, str, float]]:
-    """(series, audit label, value) of every aggregate metric in the history, for the trend chart."""
-    return [(f"{m.method} / {m.metric}", f"v{h.model_version} (run {h.run_id})", float(m.value))
-            for h in data.history for m in h.aggregates]
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One aggregate metric of one audit in the model's history, for the trend chart."""
+
+    method: str
+    metric: str
+    audit: str  # the x-axis label: the version, and the run when a version was audited twice
+    value: float
+
+
+def history_points(data: ReportData) -> list[HistoryPoint]:
+    """Every aggregate metric in the history, audits in version order (`ReportData.history`)."""
+    runs_per_version: dict[str, int] = defaultdict(int)
+    for h in data.history:
+        runs_per_version[h.model_version] += 1
+    points = []
+    for h in data.history:
+        audit = f"v{h.model_version}" + (f" (run {h.run_id})" if runs_per_version[h.model_version] > 1 else "")
+        points += [HistoryPoint(m.method, m.metric, audit, float(m.value)) for m in h.aggregates]
+    return points

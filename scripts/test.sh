@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite (unit + slow end-to-end) with the services it needs:
-# a throwaway PostgreSQL cluster on loopback and headless Chromium for the report tests.
+# a throwaway PostgreSQL cluster on loopback, headless Chromium for the report tests and
+# poppler-utils for the dossier's PDF tests.
 # Everything this script starts, it stops. Run scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,9 @@ unset PREFECT_API_URL
 # Chromium for the browser tests of the HTML report.
 export MLLM_AUDIT_CHROMIUM
 MLLM_AUDIT_CHROMIUM=$(bash scripts/ci/chromium.sh)
+
+# poppler-utils for the compliance dossier's PDF tests (rendered to PNG pages and text).
+bash scripts/ci/poppler.sh >/dev/null
 
 # PostgreSQL for the storage tests (same suite as SQLite).
 pg_env=$(mktemp)

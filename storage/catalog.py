@@ -48,6 +48,8 @@ class CatalogRepository(RepositoryPart):
                     mlflow_run_id=record.run_id,
                     aliases=list(record.aliases),
                 )
+                if record.registered_at is not None:
+                    row.registered_at = aware_utc(record.registered_at, "model version registered_at")
                 if record.created_at is not None:
                     row.created_at = aware_utc(record.created_at, "model version created_at")
                 session.add(row)
@@ -63,6 +65,8 @@ class CatalogRepository(RepositoryPart):
                     row.aliases = list(record.aliases)
                 if row.mlflow_run_id is None and record.run_id is not None:
                     row.mlflow_run_id = record.run_id
+                if row.registered_at is None and record.registered_at is not None:
+                    row.registered_at = aware_utc(record.registered_at, "model version registered_at")
             if record.aliases:
                 _take_aliases_off_other_versions(session, row)
             return _model_version_record(row)
@@ -82,6 +86,14 @@ class CatalogRepository(RepositoryPart):
                 select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)
             ).one_or_none()
             return None if row is None else _model_version_record(row)
+
+    def list_model_versions(self, name: str) -> list[ModelVersionRecord]:
+        """Every stored version of the model, in version order (numeric versions numerically)."""
+        with self._db.transaction() as session:
+            rows = session.scalars(select(ModelVersion).where(ModelVersion.name == name))
+            records = [_model_version_record(row) for row in rows]
+        return sorted(records, key=lambda r: (not r.version.isdigit(), int(r.version) if r.version.isdigit() else 0,
+                                              r.version))
 
     def get_or_create_probe_set(self, record: ProbeSetRecord, probes: Sequence[ProbeRecord]) -> ProbeSetRecord:
         """The stored probe set with the record's content hash, created with its probes when missing."""
@@ -105,6 +117,8 @@ class CatalogRepository(RepositoryPart):
                     description=record.description,
                     n_probes=len(probes),
                     root=record.root,
+                    source=record.source,
+                    licence=record.licence,
                 )
                 session.add(row)
                 session.flush()
@@ -207,6 +221,7 @@ def _model_version_record(r: ModelVersion) -> ModelVersionRecord:
         run_id=r.mlflow_run_id,
         aliases=tuple(r.aliases),
         created_at=r.created_at,
+        registered_at=r.registered_at,
     )
 
 
@@ -219,4 +234,6 @@ def _probe_set_record(r: ProbeSet) -> ProbeSetRecord:
         description=r.description,
         n_probes=r.n_probes,
         root=r.root,
+        source=r.source,
+        licence=r.licence,
     )

@@ -54,6 +54,8 @@ _OWN_TABLES = frozenset(
         "verdicts",
         "comparisons",
         "alerts",
+        "signoffs",
+        "ledger_entries",
     }
 )
 

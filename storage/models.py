@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -61,6 +62,7 @@ class ModelVersion(Base):
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
     aliases: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    registered_at: Mapped[datetime | None]  # the registry's creation time of the version
 
 
 class ProbeSet(Base):
@@ -76,6 +78,8 @@ class ProbeSet(Base):
     n_probes: Mapped[int] = mapped_column(Integer, default=0)
     root: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    source: Mapped[str | None] = mapped_column(Text)  # where the images came from (as declared)
+    licence: Mapped[str | None] = mapped_column(Text)  # under which terms (as declared)
 
 
 class Probe(Base):
@@ -113,6 +117,7 @@ class AuditRun(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     resume_count: Mapped[int] = mapped_column(Integer, default=0)
+    report_path: Mapped[str | None] = mapped_column(Text)  # where the audit wrote its report
 
 
 class Generation(Base):
@@ -245,4 +250,44 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(Text)
     channels: Mapped[list[Any]] = mapped_column(default=list)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Signoff(Base):
+    """A reviewer's decision on a model version, with the audit it was made on."""
+
+    __tablename__ = "signoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(255))
+    decision: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    audit_run_id: Mapped[int | None] = mapped_column(ForeignKey("audit_runs.id"))
+    audit_verdict: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LedgerEntry(Base):
+    """One link of a model's hash chain over its audit results, verdicts and sign-offs.
+
+    (model_name, sequence) is unique, so two writers appending at once cannot both take the same
+    place (a fork); (kind, reference) is unique, so a row is chained once. No foreign key to the
+    referenced row: a deleted row must leave its link behind, to be reported as deleted.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (UniqueConstraint("model_name", "sequence"), UniqueConstraint("kind", "reference"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(255))
+    sequence: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    reference: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -18,6 +18,8 @@ import numpy as np
 RunStatus = Literal["running", "completed", "failed"]
 Direction = Literal["higher_is_better", "lower_is_better"]
 Verdict = Literal["pass", "warn", "fail"]
+Decision = Literal["approved", "rejected"]
+LedgerKind = Literal["run", "verdict", "signoff"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class ModelVersionRecord:
     architecture: str  # e.g. "Qwen2_5_VLForConditionalGeneration"
     run_id: str | None = None  # MLflow run id, for lineage
     aliases: tuple[str, ...] = ()
-    created_at: datetime | None = None
+    created_at: datetime | None = None  # when this database first stored the version
+    registered_at: datetime | None = None  # when the registry created the version (None: not known)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class ProbeSetRecord:
     description: str = ""
     n_probes: int = 0
     root: str = ""  # folder it was read from (informational; the hash is the identity)
+    source: str | None = None  # where the images came from, as the probe set declares
+    licence: str | None = None  # under which terms, as the probe set declares
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class AuditRunRecord:
     error: str | None = None
     resume_count: int = 0  # how many times a rerun resumed this run
     updated_at: datetime | None = None  # last write (start, resume, probe result, finish)
+    report_path: str | None = None  # where the audit wrote its report (set by the flow afterwards)
 
 
 @dataclass(frozen=True)
@@ -206,3 +212,46 @@ class AlertRecord:
     payload: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class SignoffRecord:
+    """A reviewer's decision on one model version, as recorded.
+
+    `audit_run_id` and `audit_verdict` are the version's latest audit and its verdict when the
+    decision was made (None: not audited, or audited without a verdict); `override` marks an
+    approval given although that verdict was a fail (it needs a note saying why).
+    """
+
+    model_version_id: int
+    reviewer: str
+    decision: Decision
+    note: str = ""
+    override: bool = False
+    audit_run_id: int | None = None
+    audit_verdict: Verdict | None = None
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntryRecord:
+    """One link of a model's tamper-evident chain (`storage.ledger`).
+
+    `content` holds the digest of each part of the referenced row (what verification compares to
+    name what changed); `content_hash` is the hash of `content`; `entry_hash` hashes this entry's
+    fields together with `previous_hash`, the entry hash of the link before it. `late` marks a row
+    chained after it was stored (rows from before the ledger existed, chained at first use).
+    """
+
+    model_name: str
+    sequence: int
+    kind: LedgerKind
+    reference: int  # the id of the run, verdict or sign-off row
+    content: dict[str, str]
+    content_hash: str
+    previous_hash: str
+    entry_hash: str
+    late: bool = False
+    id: int | None = None
+    created_at: datetime | None = None

@@ -5,10 +5,12 @@ SQL dialects. Every public method is one transaction, so a killed process leaves
 probe or nothing, and the unique constraints of `storage.models` make a second write of the same
 probe a no-op instead of a duplicate (resumable and safe with several writers at once).
 
-The methods live in four parts, one module each, along the lifetime of an audit:
+The methods live in parts, one module each, along the lifetime of an audit:
 `storage.catalog` (model versions, probe sets, probes), `storage.runs` (start, resume, finish,
-list), `storage.results` (probe results, maps, metrics, aggregates) and `storage.verdicts`
-(comparisons and alerts). This class joins them over one `storage.database.Database`.
+list), `storage.results` (probe results, maps, metrics, aggregates), `storage.verdicts`
+(comparisons and alerts), `storage.signoffs` (reviewers' decisions) and `storage.ledger` (the
+tamper-evident chain over runs, verdicts and sign-offs). This class joins them over one
+`storage.database.Database`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from sqlalchemy.engine import URL
 
 from storage.catalog import CatalogRepository
 from storage.database import Database
+from storage.ledger import LedgerRepository
 from storage.results import ResultRepository
 from storage.runs import RunRepository
+from storage.signoffs import SignoffRepository
 from storage.verdicts import VerdictRepository
 
 
-class AuditRepository(CatalogRepository, RunRepository, ResultRepository, VerdictRepository):
+class AuditRepository(CatalogRepository, RunRepository, ResultRepository, VerdictRepository, SignoffRepository,
+                      LedgerRepository):
     """Typed access to one audit database (see `storage.database.Database` for the URL and the
     schema policy on opening: empty databases are created, older SQLite files upgraded, older
     PostgreSQL schemas refused until `mllm-audit db upgrade`, newer schemas always refused)."""

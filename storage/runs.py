@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from storage.database import RepositoryPart
 from storage.errors import NotFoundError, StorageInputError
 from storage.hashing import canonical_config, config_hash
+from storage.ledger import append
 from storage.models import AuditRun, ModelVersion, ProbeSet
 from storage.records import AuditRunRecord, RunStatus
 from storage.types import utc_now
@@ -95,7 +96,10 @@ class RunRepository(RepositoryPart):
         timings: Mapping[str, float] | None = None,
         error: str | None = None,
     ) -> AuditRunRecord:
-        """Mark a run `completed` or `failed`; timings are merged into the stored ones."""
+        """Mark a run `completed` or `failed`; timings are merged into the stored ones.
+
+        A completed run is chained in the model's ledger in the same transaction (`storage.ledger`).
+        """
         if status not in _FINAL_STATUSES:
             raise StorageInputError(f"a run finishes as one of {sorted(_FINAL_STATUSES)}, not {status!r}")
         with self._db.transaction() as session:
@@ -106,6 +110,16 @@ class RunRepository(RepositoryPart):
             run.updated_at = now
             run.timings = {**run.timings, **{k: float(v) for k, v in (timings or {}).items()}}
             run.error = error
+            if status == "completed":
+                session.flush()
+                append(session, "run", run.id)
+            return _run_record(run)
+
+    def set_report_path(self, run_id: int, path: str) -> AuditRunRecord:
+        """Record where the run's report was written (a location, not a result: never chained)."""
+        with self._db.transaction() as session:
+            run = self._db.run_row(session, run_id)
+            run.report_path = str(path)
             return _run_record(run)
 
     def get_run(self, run_id: int) -> AuditRunRecord:
@@ -164,4 +178,5 @@ def _run_record(r: AuditRun) -> AuditRunRecord:
         error=r.error,
         resume_count=r.resume_count,
         updated_at=r.updated_at,
+        report_path=r.report_path,
     )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from storage.database import RepositoryPart
 from storage.errors import StorageInputError
 from storage.hashing import canonical_json, plain_json, settings_hash
+from storage.ledger import append
 from storage.models import Alert, Comparison, Verdict
 from storage.records import AlertRecord, ComparisonRecord, VerdictRecord
 from storage.validation import aware_utc, check_verdict
@@ -63,6 +64,7 @@ class VerdictRepository(RepositoryPart):
             session.flush()
             session.add_all(_comparison_row(row, c) for c in record.comparisons)
             session.flush()
+            append(session, "verdict", row.id)  # chained with the row, in this transaction
             return self._read(session, [row])[0]
 
         return self._db.get_or_create(work)

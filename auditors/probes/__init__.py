@@ -1,6 +1,7 @@
 """Probe sets (docs/DESIGN.md section 6): the folder format, its loader and validator, writers and importers.
 
-A probe set is a folder with `probeset.yaml` (name, version, description, default_prompt) and
+A probe set is a folder with `probeset.yaml` (name, version, description, default_prompt, optional
+source and licence: where the images came from and under which terms) and
 `probes.jsonl` (one probe a line: id, image, optional prompt, optional objects with words and mask,
 optional caption). Its identity is its content hash.
 """

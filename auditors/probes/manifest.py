@@ -1,4 +1,5 @@
-"""`probeset.yaml`: the probe set's header (name, version, description, default prompt), strictly read.
+"""`probeset.yaml`: the probe set's header (name, version, description, default prompt, source,
+licence), strictly read.
 
 Why strict: YAML accepts much that is not what the author meant (a duplicate key silently wins, an
 unquoted `1.10` is the number 1.1, `2024-01-01` is a date), and the header's text ends up in the
@@ -30,6 +31,8 @@ class Header:
     version: str = ""
     description: str = ""
     default_prompt: str | None = None
+    source: str | None = None  # where the images came from (a compliance dossier shows it)
+    licence: str | None = None  # under which terms (`licence` or `license`; both given must agree)
     read: bool = False
     problems: list[ProbeProblem] = field(default_factory=list)
 
@@ -124,3 +127,19 @@ def _read_fields(data: dict[Any, Any], header: Header) -> None:
             header.problem("bad_field", problem)
         else:
             header.default_prompt = prompt
+    header.source = _optional_text(data, "source", header)
+    british, american = _optional_text(data, "licence", header), _optional_text(data, "license", header)
+    if british and american and british != american:
+        header.problem("bad_field", "has both 'licence' and 'license' and they differ")
+    header.licence = british or american
+
+
+def _optional_text(data: dict[Any, Any], key: str, header: Header) -> str | None:
+    """An optional free-text field: absent or blank is None, anything but usable text a problem."""
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if problem := text_problem(value, f"field {key!r}", MAX_DESCRIPTION_CHARS, line_breaks=True):
+        header.problem("bad_field", problem)
+        return None
+    return value.strip()

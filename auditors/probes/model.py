@@ -96,7 +96,11 @@ class Probe:
 
 @dataclass(frozen=True)
 class ProbeSet:
-    """A validated probe set; `content_hash` (sha256 of manifest and files) is its identity."""
+    """A validated probe set; `content_hash` (sha256 of manifest and files) is its identity.
+
+    `source` and `licence` are what the manifest declares about where the images came from and
+    under which terms (optional; a compliance dossier shows them, and they are part of the hash).
+    """
 
     name: str
     version: str
@@ -105,6 +109,8 @@ class ProbeSet:
     content_hash: str
     root: Path
     probes: tuple[Probe, ...]
+    source: str | None = None
+    licence: str | None = None
 
     def __len__(self) -> int:
         return len(self.probes)

@@ -54,7 +54,7 @@ def load_probe_set(path: str | Path) -> ProbeSet:
     header = parsed.header
     return ProbeSet(name=header.name, version=header.version, description=header.description,
                     default_prompt=header.default_prompt, content_hash=content_hash(root, files), root=root,
-                    probes=tuple(parsed.probes))
+                    probes=tuple(parsed.probes), source=header.source, licence=header.licence)
 
 
 def _parse(root: Path, parsed: _Parsed | None = None) -> list[ProbeProblem]:

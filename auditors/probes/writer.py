@@ -51,11 +51,14 @@ def write_probe_set(
     description: str = "",
     default_prompt: str | None = None,
     overwrite: bool = False,
+    source: str | None = None,
+    licence: str | None = None,
 ) -> ProbeSet:
     """Write `probes` as a probe-set folder at `dest` and return it loaded (and so validated).
 
     Images are written as PNG (`images/<id>.png`), masks as 0/255 greyscale PNG
-    (`masks/<id>_<k>.png`). Raises `ProbeSetError` for bad drafts (nothing is written then) and
+    (`masks/<id>_<k>.png`). `source` and `licence` say where the images came from and under which
+    terms (written to the manifest when given). Raises `ProbeSetError` for bad drafts (nothing is written then) and
     `FileExistsError` if `dest` exists and `overwrite` is false.
     """
     dest = Path(dest)
@@ -64,7 +67,8 @@ def write_probe_set(
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        _write_into(staging, list(probes), name, version, description, default_prompt)
+        manifest = _manifest(name, version, description, default_prompt, source, licence)
+        _write_into(staging, list(probes), manifest, default_prompt)
         load_probe_set(staging)  # validate before publishing
         if dest.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old.", dir=dest.parent))
@@ -80,22 +84,21 @@ def write_probe_set(
     return load_probe_set(dest)
 
 
-def _write_into(
-    folder: Path,
-    probes: list[ProbeDraft],
-    name: str,
-    version: str,
-    description: str,
-    default_prompt: str | None,
-) -> None:
+def _manifest(name: str, version: str, description: str, default_prompt: str | None, source: str | None,
+              licence: str | None) -> dict[str, Any]:
+    """The probeset.yaml content: optional keys only when given."""
+    manifest: dict[str, Any] = {"name": name, "version": str(version), "description": description}
+    optional = {"default_prompt": default_prompt, "source": source, "licence": licence}
+    manifest.update({key: value for key, value in optional.items() if value is not None})
+    return manifest
+
+
+def _write_into(folder: Path, probes: list[ProbeDraft], manifest: dict[str, Any], default_prompt: str | None) -> None:
     problems = _check_drafts(probes, default_prompt)
     if problems:
         raise ProbeSetError(folder, problems)
     (folder / "images").mkdir()
     (folder / "masks").mkdir()
-    manifest: dict[str, Any] = {"name": name, "version": str(version), "description": description}
-    if default_prompt is not None:
-        manifest["default_prompt"] = default_prompt
     (folder / MANIFEST_NAME).write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), "utf-8")
     lines = []
     for probe in probes:

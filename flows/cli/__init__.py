@@ -1,12 +1,12 @@
 """The `mllm-audit` command line (`flows.cli.app`: the application, options and exit codes;
 `flows.cli.guard`: the environment, settings and error wrapper every command shares; commands in
-`audit_commands`, `model_commands` and `data_commands`).
+`audit_commands`, `model_commands`, `data_commands` and `compliance_commands`).
 
 Heavy libraries (torch, transformers, MLflow, Prefect, great-expectations) are imported inside the
 commands, so `--help` answers at once.
 """
 
-from flows.cli import audit_commands, data_commands, model_commands  # noqa: F401 - they register the commands
+from flows.cli import audit_commands, compliance_commands, data_commands, model_commands  # noqa: F401 - they register the commands
 from flows.cli.app import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_REGRESSION, app
 from flows.cli.audit_commands import DEMO_MODEL_NAME
 

@@ -8,8 +8,12 @@ Importing this package imports no MLflow: every function imports it when called.
 
 from flows.registry.client import (
     TAG_ARCHITECTURE,
+    TAG_LEDGER_HEAD,
     TAG_REPORT,
     TAG_RUN_ID,
+    TAG_SIGNOFF,
+    TAG_SIGNOFF_AT,
+    TAG_SIGNOFF_REVIEWER,
     TAG_VERDICT,
     TAG_WEIGHTS_HASH,
     find_version_by_weights,
@@ -21,13 +25,17 @@ from flows.registry.client import (
 from flows.registry.download import download_model, load_model, resolve_model
 from flows.registry.inspection import inspect_model_dir, safetensors_files, supported_architectures, weights_hash
 from flows.registry.register import MODEL_ARTIFACT_NAME, register_model
-from flows.registry.uris import ModelUri, ResolvedModel, parse_model_uri
+from flows.registry.uris import ModelUri, ResolvedModel, parse_model_name, parse_model_uri
 
 __all__ = [
     "MODEL_ARTIFACT_NAME",
     "TAG_ARCHITECTURE",
+    "TAG_LEDGER_HEAD",
     "TAG_REPORT",
     "TAG_RUN_ID",
+    "TAG_SIGNOFF",
+    "TAG_SIGNOFF_AT",
+    "TAG_SIGNOFF_REVIEWER",
     "TAG_VERDICT",
     "TAG_WEIGHTS_HASH",
     "ModelUri",
@@ -38,6 +46,7 @@ __all__ = [
     "list_versions",
     "load_model",
     "mlflow_client",
+    "parse_model_name",
     "parse_model_uri",
     "register_model",
     "resolve_model",

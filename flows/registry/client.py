@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from flows.config import Settings, load_settings
@@ -26,6 +27,10 @@ TAG_ARCHITECTURE = "mllm_audit.architecture"
 TAG_VERDICT = "mllm_audit.verdict"
 TAG_REPORT = "mllm_audit.report"
 TAG_RUN_ID = "mllm_audit.run_id"
+TAG_SIGNOFF = "mllm_audit.signoff"  # "approved", "approved (override)" or "rejected"
+TAG_SIGNOFF_REVIEWER = "mllm_audit.signoff_reviewer"
+TAG_SIGNOFF_AT = "mllm_audit.signoff_at"
+TAG_LEDGER_HEAD = "mllm_audit.ledger_head"  # the model's chain head after the decision: an outside anchor
 
 _CONFIGURE_LOCK = threading.Lock()
 
@@ -98,7 +103,15 @@ def to_resolved(client: "MlflowClient", name: str, mv: Any) -> ResolvedModel:
         weights_hash=tags.get(TAG_WEIGHTS_HASH, ""),
         architecture=tags.get(TAG_ARCHITECTURE, ""),
         aliases=tuple(sorted(aliases)),
+        registered_at=_registry_time(getattr(mv, "creation_timestamp", None)),
     )
+
+
+def _registry_time(milliseconds: Any) -> datetime | None:
+    """MLflow's creation timestamp (milliseconds since the epoch) as an aware UTC datetime."""
+    if not isinstance(milliseconds, (int, float)) or isinstance(milliseconds, bool):
+        return None
+    return datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc)
 
 
 def list_versions(name: str, settings: Settings | None = None) -> list[ResolvedModel]:

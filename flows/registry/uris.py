@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from flows.errors import ModelNotFoundError
 
 _URI_VERSION = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>\d+|latest)$")
 _URI_ALIAS = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[A-Za-z0-9_\-]+)$")
+_URI_NAME = re.compile(r"^models:/(?P<name>[^/@]+)/?$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class ResolvedModel:
     architecture: str
     local_dir: Path | None = None
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    registered_at: datetime | None = None  # when the registry created the version
 
     @property
     def uri(self) -> str:
@@ -52,3 +55,10 @@ def parse_model_uri(uri: str) -> ModelUri:
         f"not a registered-model URI: {uri!r} (expected models:/<name>/<version> or models:/<name>@<alias>; "
         "register a folder first with `mllm-audit register DIR --name NAME`)"
     )
+
+
+def parse_model_name(uri: str) -> str:
+    """The registered model a URI names: `models:/name` (the whole model), or any version URI."""
+    if match := _URI_NAME.match(uri.strip()):
+        return match["name"]
+    return parse_model_uri(uri).name

@@ -128,23 +128,68 @@
     updateText();
   }
 
+  function pill(verdict) {
+    var span = document.createElement("span");
+    span.className = "pill verdict-" + verdict;
+    span.textContent = verdict;
+    return span;
+  }
+
+  function fmt(v, signed) {
+    if (v === null || v === undefined) { return "\u2013"; }
+    return ((signed && v >= 0) ? "+" : "") + v.toFixed(3).replace("-", "\u2212");
+  }
+
+  /* Row: [method, metric, candidate, baseline, flag verdict or null, map similarity or null]. */
   function probeMetrics(p) {
     var tbl = document.getElementById("probe-metrics");
     tbl.textContent = "";
     if (!p.rows.length) { return; }
     var head = tbl.insertRow();
-    var labels = ["method", "metric", "candidate"].concat(nCols > 1 ? ["baseline", "change"] : []);
+    var labels = ["method", "metric", "candidate"].concat(nCols > 1 ? ["baseline", "change", "flagged"] : []);
     labels.forEach(function (h) { var th = document.createElement("th"); th.textContent = h; head.appendChild(th); });
     p.rows.forEach(function (row) {
       var tr = tbl.insertRow();
-      var fmt = function (v) { return v === null || v === undefined ? "\u2013" : v.toFixed(3); };
-      var cells = [row[0], row[1], fmt(row[2])];
-      if (nCols > 1) {
-        cells.push(fmt(row[3]));
-        cells.push(row[2] !== null && row[3] !== null ? (row[2] - row[3] >= 0 ? "+" : "") + (row[2] - row[3]).toFixed(3) : "\u2013");
+      if (row[5] !== null && row[5] !== undefined) {
+        [row[0], row[1], "\u2013", "\u2013", "maps agree " + fmt(row[5])].forEach(function (c) {
+          tr.insertCell().textContent = c;
+        });
+      } else {
+        var cells = [row[0], row[1], fmt(row[2])];
+        if (nCols > 1) {
+          cells.push(fmt(row[3]));
+          cells.push(row[2] !== null && row[3] !== null ? fmt(row[2] - row[3], true) : "\u2013");
+        }
+        cells.forEach(function (c) { tr.insertCell().textContent = c; });
       }
-      cells.forEach(function (c) { tr.insertCell().textContent = c; });
+      if (nCols > 1) {
+        var flag = tr.insertCell();
+        if (row[4]) { flag.appendChild(pill(row[4])); tr.className = "flagged"; }
+      }
     });
+  }
+
+  /* The two or three changes that matter, named under the probe's title. */
+  function probeChanges(p) {
+    var list = document.getElementById("probe-changes");
+    list.textContent = "";
+    p.top.forEach(function (change) {
+      var li = document.createElement("li");
+      li.appendChild(pill(change[1]));
+      li.appendChild(document.createTextNode(" " + change[0]));
+      list.appendChild(li);
+    });
+    if (p.n_flags > p.top.length) {
+      var more = document.createElement("li");
+      more.className = "muted";
+      more.textContent = (p.n_flags - p.top.length) + " more flagged in the table below";
+      list.appendChild(more);
+    } else if (!p.top.length && nCols > 1) {
+      var none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = "No change on this probe lies beyond the limit of a check that did not pass.";
+      list.appendChild(none);
+    }
   }
 
   function selectProbe(i) {
@@ -179,8 +224,9 @@
     }
     Plotly.react(viewer, data, layout, CONFIG);
 
-    document.getElementById("probe-title").textContent = "Probe " + p.key + (p.note ? " \u2014 " + p.note : "");
+    document.getElementById("probe-title").textContent = "Probe " + p.key;
     document.getElementById("probe-prompt").textContent = p.prompt;
+    probeChanges(p);
     probeMetrics(p);
     updateText();
     Array.prototype.forEach.call(listBody.rows, function (row, r) {
@@ -195,8 +241,15 @@
     thumb.src = G.images[p.img].src;
     thumb.alt = "";
     tr.insertCell().appendChild(thumb);
-    tr.insertCell().textContent = p.key;
-    tr.insertCell().textContent = p.c.text;
+    var who = tr.insertCell();
+    var key = document.createElement("div");
+    key.className = "probe-key";
+    key.textContent = p.key;
+    var answer = document.createElement("div");
+    answer.className = "probe-answer";
+    answer.textContent = p.c.text;
+    who.appendChild(key);
+    who.appendChild(answer);
     tr.insertCell().textContent = p.note || "";
     tr.addEventListener("click", function () { selectProbe(i); });
   });

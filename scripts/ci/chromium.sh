@@ -23,19 +23,9 @@ if path="$(find_chromium)"; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "chromium.sh: Chromium is missing and this user cannot run apt-get (not root, no sudo)" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >&2
-$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
+# shellcheck source=scripts/ci/apt.sh
+. "$(dirname "$0")/apt.sh"
+apt_install chromium fonts-dejavu-core
 
 if path="$(find_chromium)"; then
     echo "$path"

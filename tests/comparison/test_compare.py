@@ -183,7 +183,11 @@ def test_map_drift_fails_when_candidate_looks_elsewhere_and_needs_no_masks():
     spear = next(c for c in bad.comparisons if c.metric == DRIFT_SPEARMAN)
     assert spear.ci_high < 0.3
     assert "looks somewhere else" in spear.reason
-    assert bad.probe_notes()  # the gallery gets a note per moved probe
+    flags = bad.probe_flags()  # the gallery names each moved probe's changes beyond a limit
+    assert set(flags) == set(probes)
+    assert all(f.metric in (DRIFT_SPEARMAN, DRIFT_TOP_OVERLAP) and f.check_verdict == "fail" and f.beyond > 0
+               for probe_flags in flags.values() for f in probe_flags)
+    assert compare_runs(same, baseline, config).probe_flags() == {}  # nothing moved, nothing flagged
 
     lenient = compare_runs(moved, baseline, RegressionConfig(drift=DriftConfig(affects_verdict=False)))
     assert lenient.verdict == "pass"

@@ -71,3 +71,27 @@ def test_diff_names_the_checks_that_changed_verdict():
     fewer = dataclasses.replace(strict, comparisons=strict.comparisons[:1])
     assert {(c.metric, c.after) for c in strict.diff(fewer).changes} == {
         ("map_drift_spearman", None), ("map_drift_top_overlap", None)}
+
+
+def test_probe_flags_name_each_probes_changes_beyond_a_limit_worst_first():
+    from comparison import MetricComparison, ProbeComparison, ProbeDelta, ProbeDrift
+
+    def check(metric, verdict, direction="higher_is_better", tolerance=0.05):
+        return MetricComparison("tam", metric, direction, -0.2, -0.3, -0.1, 40, 10, tolerance, verdict, "")
+
+    checks = (check("pointing_game", "fail"), check("obj_iou", "warn"), check("deletion_auc", "fail", "lower_is_better"),
+              check("f1_iou", "pass"), check("map_drift_spearman", "fail", tolerance=0.3))
+    probe = ProbeComparison("p1", "a", "a", ("a",), (), (), deltas=(
+        ProbeDelta("tam", "obj_iou", -0.9, 2),          # far beyond, but its check only warned
+        ProbeDelta("tam", "pointing_game", -0.5, 2),     # beyond by 0.45
+        ProbeDelta("tam", "deletion_auc", 0.1, 2),       # lower is better: +0.1 is beyond +0.05 by 0.05
+        ProbeDelta("tam", "f1_iou", -0.9, 2),            # its check passed: never flagged
+    ), drift=(ProbeDrift("tam", spearman=0.1, top_overlap=0.9, n_words=2),))
+    improved = ProbeComparison("p2", "a", "a", ("a",), (), (), deltas=(
+        ProbeDelta("tam", "pointing_game", 0.5, 2), ProbeDelta("tam", "obj_iou", -0.04, 2)), drift=())
+    result = dataclasses.replace(compare_runs(*small_runs()), comparisons=checks, probes=(probe, improved))
+    flags = result.probe_flags()
+    assert set(flags) == {"p1"}  # p2 improved or stayed within the limits
+    assert [(f.metric, f.check_verdict) for f in flags["p1"]] == [
+        ("pointing_game", "fail"), ("map_drift_spearman", "fail"), ("deletion_auc", "fail"), ("obj_iou", "warn")]
+    assert [round(f.beyond, 3) for f in flags["p1"]] == [0.45, 0.2, 0.05, 0.85]

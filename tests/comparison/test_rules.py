@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from comparison.bootstrap import MeanCI
 from comparison.result import MetricComparison
 from comparison.rules import drift_verdict, few_probes, metric_verdict, worst_first, worst_verdict
@@ -46,3 +48,13 @@ def test_worst_first_names_the_largest_miss_first():
     warn = _check("func_iou", -0.1, 0.0, "warn")
     assert [c.metric for c in worst_first([warn, near, drift, far])] == [
         "pointing_game", "map_drift_spearman", "obj_iou", "func_iou"]
+
+
+def test_beyond_limit_measures_single_values_as_shortfall_measures_checks():
+    from comparison.rules import beyond_limit, shortfall
+
+    assert beyond_limit(-0.25, "higher_is_better", 0.05, drift=False) == pytest.approx(0.2)
+    assert beyond_limit(0.25, "lower_is_better", 0.05, drift=False) == pytest.approx(0.2)
+    assert beyond_limit(0.1, "higher_is_better", 0.3, drift=True) == pytest.approx(0.2)
+    assert beyond_limit(0.0, "higher_is_better", 0.05, drift=False) < 0  # within tolerance
+    assert shortfall(_check("obj_iou", -0.4, -0.25, "fail")) == pytest.approx(0.2)  # its favourable bound

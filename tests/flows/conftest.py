@@ -33,6 +33,15 @@ def saved_models(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture()
+def restored_environment():
+    """The CLI exports its settings to the environment (for workers); undo that after the test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture()
 def home(tmp_path, monkeypatch) -> Path:
     """A fresh data directory (registry, database, caches) for one test."""
     path = tmp_path / "home"
@@ -41,15 +50,6 @@ def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     return path
-
-
-@pytest.fixture()
-def restore_environment():
-    """The CLI exports its settings to the environment (for workers); undo that after the test."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture()

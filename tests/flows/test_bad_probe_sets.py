@@ -18,7 +18,7 @@ from tests.flows.helpers import database_rows
 runner = CliRunner()
 
 
-pytestmark = pytest.mark.usefixtures("restore_environment")
+pytestmark = pytest.mark.usefixtures("restored_environment")
 
 
 @pytest.fixture()

@@ -12,11 +12,12 @@ from tests.flows.helpers import write_probe_set
 runner = CliRunner()
 
 
-pytestmark = pytest.mark.usefixtures("restore_environment")
+pytestmark = pytest.mark.usefixtures("restored_environment")
 
 
 COMMANDS = [[], ["demo"], ["register"], ["audit"], ["watch"], ["explain"], ["probes"], ["probes", "validate"],
-            ["probes", "import-coco"], ["report"], ["db"], ["db", "upgrade"], ["train-demo"]]
+            ["probes", "import-coco"], ["report"], ["db"], ["db", "upgrade"], ["train-demo"], ["compliance"],
+            ["compliance", "dossier"], ["compliance", "verify"], ["signoff"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")

@@ -22,7 +22,8 @@ from flows.config import load_settings
 from flows.registry import register_model
 from tests.flows.helpers import write_probe_set
 
-EXPECTED = {"nightly-audit": "audit-model-version", "registry-watch": "watch-registry", "self-check": "check-environment"}
+EXPECTED = {"nightly-audit": "audit-model-version", "registry-watch": "watch-registry", "self-check": "check-environment",
+            "compliance-dossier": "compliance-dossier"}
 
 
 def _deployments(repo_root: Path) -> dict[str, dict]:
@@ -64,6 +65,9 @@ def test_deployments_name_real_flows_with_valid_parameters(repo_root):
     assert len(watch) == 1 and watch[0]["active"]
     assert IntervalSchedule(interval=timedelta(seconds=watch[0]["interval"])).interval.total_seconds() > 0
     assert "schedules" not in deployments["self-check"] or not deployments["self-check"]["schedules"]
+    dossier = deployments["compliance-dossier"]["schedules"]
+    assert len(dossier) == 1 and dossier[0]["active"]
+    assert IntervalSchedule(interval=timedelta(seconds=dossier[0]["interval"])).interval.total_seconds() > 0
 
 
 # ---- a real server, deploy, worker, triggered runs ---------------------------------------------
@@ -166,6 +170,7 @@ def test_deploy_to_a_real_server_and_run_with_a_process_worker(repo_root, tmp_pa
             "self-check": {"probe_set": str(probes)},
             "nightly-audit": {"model_uri": "models:/deployed-cap/1", "probe_set": str(probes), "methods": ["tam"],
                               "compare": False, "explain_settings": {"max_new_tokens": 4}},
+            "compliance-dossier": {"model_name": "deployed-cap"},
         }
         for name, parameters in runs.items():
             flow_run = _api(api_url, f"/deployments/{deployments[name]['id']}/create_flow_run",
@@ -174,6 +179,7 @@ def test_deploy_to_a_real_server_and_run_with_a_process_worker(repo_root, tmp_pa
             assert finished["state"]["type"] == "COMPLETED", (
                 f"{name}: {finished['state']}\n" + (tmp_path / "worker.log").read_text()[-4000:])
         assert (home / "audit.db").is_file()  # the deployed audit wrote where the worker's env said
+        assert (home / "compliance" / "deployed-cap" / "dossier.pdf").is_file()  # the scheduled dossier too
     finally:
         for process in reversed(started):
             _stop(process)

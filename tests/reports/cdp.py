@@ -186,3 +186,20 @@ class Page:
             elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
                 out.append("log: " + p["entry"].get("text", "")[:500])
         return out
+
+    def console_warnings(self) -> list[str]:
+        """Console warnings: console.warn, browser log warnings, and Plotly's own ("WARN:" through
+        console.trace, which is how Plotly reports an attribute it could not use)."""
+        out = []
+        for e in self.browser.events:
+            if e.get("sessionId") != self.session:
+                continue
+            p = e.get("params", {})
+            args = p.get("args", [])
+            if e["method"] == "Runtime.consoleAPICalled" and (
+                    p.get("type") == "warning"
+                    or (p.get("type") == "trace" and args and str(args[0].get("value", "")).startswith("WARN"))):
+                out.append(f"console.{p.get('type')}: " + json.dumps(args)[:500])
+            elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "warning":
+                out.append("log: " + p["entry"].get("text", "")[:500])
+        return out

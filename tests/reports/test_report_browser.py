@@ -17,8 +17,7 @@ import pytest
 
 from reports import ReportOptions, build_report
 from reports.build import gallery_entries
-from tests.conftest import in_ci
-from tests.reports.cdp import Browser, find_chromium
+from tests.reports.cdp import Browser
 from tests.reports.factories import make_report_data
 
 pytestmark = pytest.mark.browser
@@ -29,21 +28,6 @@ READY = ("(() => { const v = document.getElementById('viewer');"
          " return !!(v && v.data && v.data.length && v._fullLayout); })()")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    binary = find_chromium()
-    if binary is None:
-        message = "Chromium not found (run scripts/ci/chromium.sh or set MLLM_AUDIT_CHROMIUM)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    b = Browser(binary)
-    try:
-        yield b
-    finally:
-        b.close()
-
-
 def _keep(path: Path) -> None:
     target = os.environ.get("MLLM_AUDIT_ARTIFACTS")
     if target:
@@ -51,10 +35,24 @@ def _keep(path: Path) -> None:
         shutil.copy(path, Path(target) / path.name)
 
 
-def _open(browser: Browser, html: Path, fragment: str = ""):
+# Every chart's mode bar (Plotly's toolbar) and what it could hide: legends, colour bars, subplot
+# and axis titles, each as [chart id, what, left, top, right, bottom].
+CHART_BOXES = """JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => {
+  const box = (what, el) => { const r = el.getBoundingClientRect();
+    return [plot.id, what, r.left, r.top, r.right, r.bottom]; };
+  const bar = plot.querySelector('.modebar');
+  return (bar ? [box('modebar', bar)] : []).concat(
+    Array.from(plot.querySelectorAll('g.legend')).map(el => box('legend', el)),
+    Array.from(plot.querySelectorAll('g.colorbar')).map(el => box('colorbar', el)),
+    Array.from(plot.querySelectorAll('g.annotation')).map(el => box('title ' + el.textContent, el)),
+    Array.from(plot.querySelectorAll('.g-xtitle, .g-ytitle')).map(el => box('axis title', el)));
+}))"""
+
+
+def _open(browser: Browser, html: Path, fragment: str = "", width: int = 1400):
     page = browser.new_page()
     page.send("Emulation.setDeviceMetricsOverride",
-              {"width": 1400, "height": 1100, "deviceScaleFactor": 1, "mobile": False})
+              {"width": width, "height": 1100, "deviceScaleFactor": 1, "mobile": False})
     page.navigate(html.resolve().as_uri() + fragment)
     page.wait_for(READY)
     browser.pump(0.5)
@@ -96,6 +94,14 @@ def test_report_renders_without_errors_and_slider_moves_the_heatmap(browser, tmp
     assert geometry["x0"] + geometry["dx"] * (geometry["cols"] - 0.5) == pytest.approx(224 - 0.5)
     assert geometry["y0"] + geometry["dy"] * (geometry["rows"] - 0.5) == pytest.approx(224 - 0.5)
 
+    # The title is the probe's name; at most three changes under it, the rest flagged in its table
+    first = gallery_entries(data, ReportOptions())[0][0]
+    assert page.evaluate("document.getElementById('probe-title').textContent") == f"Probe {first['key']}"
+    named = page.evaluate("Array.from(document.querySelectorAll('#probe-changes li')).map(li => li.textContent)")
+    assert 1 <= len([n for n in named if not n.endswith("in the table below")]) <= 3
+    assert named[-1] == f"{first['n_flags'] - len(first['top'])} more flagged in the table below"
+    assert page.evaluate("document.querySelectorAll('#probe-metrics tr.flagged').length") == first["n_flags"]
+
     # The probe opens on the token whose map changed most between the versions
     slider_value = "document.getElementById('token-slider').value"
     assert page.evaluate(slider_value) == starts[0]
@@ -128,7 +134,7 @@ def test_report_renders_without_errors_and_slider_moves_the_heatmap(browser, tmp
     shot = page.screenshot(tmp_path / "report-gallery.png")
     _keep(shot)
     assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert page.errors() == []
+    assert page.errors() == [] and page.console_warnings() == []
 
 
 def test_model_text_is_shown_as_text_and_never_runs(browser, tmp_path):
@@ -168,7 +174,7 @@ def test_split_gallery_pages_open_and_link_to_probes(browser, tmp_path):
     page = _open(browser, paths.gallery_pages[-1])
     assert page.errors() == []
     keys = page.evaluate(
-        "Array.from(document.querySelectorAll('#probe-list tbody tr td:nth-child(2)'))"
+        "Array.from(document.querySelectorAll('#probe-list tbody tr .probe-key'))"
         ".map(td => td.textContent)")
     assert 1 <= len(keys) <= 3
     page = _open(browser, paths.gallery_pages[-1], f"#probe={keys[-1]}")  # a link from page 1
@@ -192,3 +198,36 @@ def test_reports_without_baseline_or_maps_open_cleanly(browser, tmp_path):
     assert page.evaluate("document.getElementById('token-label').textContent") \
         == "no maps for this probe"
     assert page.errors() == []
+
+
+def _overlaps(boxes: list[list]) -> list[str]:
+    bars = {b[0]: b for b in boxes if b[1] == "modebar"}
+    out = []
+    for chart, what, left, top, right, bottom in boxes:
+        bar = bars.get(chart)
+        if what != "modebar" and bar and left < bar[4] and bar[2] < right and top < bar[5] and bar[3] < bottom:
+            out.append(f"{chart}: {what} under the mode bar")
+    return out
+
+
+@pytest.mark.parametrize("width", [1400, 1024])
+def test_no_legend_or_title_sits_under_a_mode_bar_and_the_console_stays_quiet(browser, tmp_path, width):
+    paths = build_report(make_report_data(6), tmp_path)
+    page = _open(browser, paths.html, width=width)
+    boxes = json.loads(page.evaluate(CHART_BOXES))
+    charts = {b[0] for b in boxes if b[1] == "modebar"}
+    assert charts >= {"fig-distributions", "fig-deltas", "fig-drift", "fig-history", "viewer"}
+    assert {b[0] for b in boxes if b[1] == "legend"} >= {"fig-distributions", "fig-deltas", "fig-history"}
+    assert all(b[4] > b[2] and b[5] > b[3] for b in boxes if b[1] == "modebar")  # laid out, not collapsed
+    assert _overlaps(boxes) == []
+    assert page.errors() == [] and page.console_warnings() == []
+
+
+def test_overlap_check_sees_a_legend_placed_under_the_mode_bar(browser, tmp_path):
+    """The check above can fail: the old layout (legend at the top right) is caught."""
+    paths = build_report(make_report_data(3), tmp_path)
+    page = _open(browser, paths.html)
+    page.evaluate("Plotly.relayout('fig-deltas', {'legend.yref': 'paper', 'legend.y': 1.02, "
+                  "'legend.yanchor': 'bottom', 'legend.x': 1, 'legend.xanchor': 'right', 'margin.t': 30}) && 0")
+    browser.pump(0.5)
+    assert "fig-deltas: legend under the mode bar" in _overlaps(json.loads(page.evaluate(CHART_BOXES)))

@@ -73,4 +73,6 @@ def build_real_photo_probe_set(dest: str | Path, overwrite: bool = False) -> Pro
         description=spec["description"],
         default_prompt=spec["default_prompt"],
         overwrite=overwrite,
+        source=spec["source"],
+        licence=spec["licence"],
     )

@@ -291,6 +291,9 @@ CASES: list[Case] = [
         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
         "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nname: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\nversion: '1'\n"
         "default_prompt: Say.\n"), "bad_field", YAML),
+    Case("licence and license differ", yaml_text("name: n\nversion: '1'\ndefault_prompt: Say.\nlicence: CC0\n"
+                                                 "license: MIT\n"), "bad_field", YAML),
+    Case("source a number", yaml_text("name: n\nversion: '1'\ndefault_prompt: Say.\nsource: 7\n"), "bad_field", YAML),
     Case("misspelt default_prompt key", yaml_text("name: n\nversion: '1'\ndefault_promt: Say.\n"),
          "unknown_key", YAML),
 ]

@@ -183,3 +183,25 @@ def test_writer_overwrite(tmp_path):
     replaced = write_small_set(tmp_path / "set", n=1, overwrite=True)
     assert len(replaced) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
+
+
+def test_source_and_licence_are_declared_in_the_manifest_and_change_the_hash(tmp_path):
+    plain = write_small_set(tmp_path / "plain")
+    declared = write_small_set(tmp_path / "declared", source="drawn by the test", licence="CC0")
+    assert (plain.source, plain.licence) == (None, None)
+    assert (declared.source, declared.licence) == ("drawn by the test", "CC0")
+    assert "licence: CC0" in (tmp_path / "declared" / "probeset.yaml").read_text()
+    assert declared.content_hash != plain.content_hash  # what the set declares is part of its identity
+
+
+def test_the_american_spelling_is_read_and_bad_values_are_problems(tmp_path):
+    path = tmp_path / "set"
+    write_small_set(path)
+    manifest = path / "probeset.yaml"
+    base = manifest.read_text()
+    manifest.write_text(base + "license: MIT\n")
+    assert load_probe_set(path).licence == "MIT"
+    manifest.write_text(base + "license: MIT\nlicence: CC0\nsource: [1, 2]\n")
+    problems = [str(p) for p in validate_probe_set(path)]
+    assert any("'licence' and 'license' and they differ" in p for p in problems)
+    assert any("field 'source' must be text" in p for p in problems)
