@@ -24,7 +24,8 @@ def probes_validate(folder: Path = typer.Argument(..., help="Probe set folder.")
     except ProbeSetError as error:
         for problem in error.problems:
             typer.echo(f"  - {problem}", err=True)
-        fail(f"probe set {folder} is invalid ({len(error.problems)} problems)", EXIT_BAD_INPUT)
+        count = len(error.problems)
+        fail(f"probe set {folder} is invalid ({count} problem{'' if count == 1 else 's'})", EXIT_BAD_INPUT)
     n_objects = sum(len(probe.objects) for probe in probe_set.probes)
     typer.echo(f"probe set {folder} is valid: {probe_set.name}@{probe_set.version}, {len(probe_set.probes)} probes, "
                f"{n_objects} objects with masks, content hash {probe_set.content_hash[:12]}")
