@@ -15,7 +15,10 @@ Every run must exit 1 (a regression: the shortcut version's explanations are wor
 `verdict: FAIL`. Each run's kind, exit code, verdict, seconds and load average go to
 `benchmarks/results/soak.json`, rewritten after every run.
 
-    .venv/bin/python -m benchmarks.soak [--runs 30] [--python PY --code-root DIR]
+    .venv/bin/python -m benchmarks.soak [--runs 30] [--kinds fresh,nightly,resumed] [--python PY --code-root DIR]
+
+`--python OTHER/.venv/bin/python --code-root OTHER` soaks another checkout OTHER
+(the numbers "before" a fix).
 """
 
 from __future__ import annotations
@@ -119,8 +122,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--python", default=sys.executable, help="interpreter of the code to soak")
     parser.add_argument("--code-root", type=Path, default=REPO, help="source tree of the code to soak")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="kinds of data directory to cycle through")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    kinds = [kind for kind in args.kinds.split(",") if kind]
+    if not kinds or set(kinds) - set(KINDS):
+        parser.error(f"--kinds takes some of {', '.join(KINDS)}")
     code = (args.python, args.code_root)
     root = Path(tempfile.mkdtemp(prefix="mllm-audit-soak-"))
     prefect_home = root / "prefect"  # one Prefect home for all runs, as on a user's machine
@@ -135,7 +142,7 @@ def main() -> None:
     result["prepare_seconds"] = round(time.perf_counter() - started, 1)
     runs: list[dict[str, Any]] = []
     for index in range(args.runs):
-        kind = KINDS[index % len(KINDS)]
+        kind = kinds[index % len(kinds)]
         runs.append(one_run(code, index, kind, templates, root, prefect_home))
         print(f"run {index + 1}/{args.runs} {kind}: exit {runs[-1]['exit_code']}, verdict {runs[-1]['verdict']}, "
               f"{runs[-1]['seconds']} s", flush=True)

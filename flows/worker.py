@@ -36,6 +36,7 @@ _PROBE_SET_ROWS: dict[tuple[Any, ...], Any] = {}
 
 
 _T = TypeVar("_T")
+MAX_FORWARD_BATCH = 16  # probes per forward: a padded batch's activations grow with it (see explain_batch)
 
 
 def _once(cache: dict[Any, Any], key: Any, make: Callable[[], _T]) -> _T:
@@ -266,7 +267,7 @@ def run_probe_batch(
 
     def explain_and_score() -> tuple[list[Any], list[list[Any]], float, float]:
         started = time.perf_counter()
-        explanations = explain_probes(opened, probes, methods, explain_settings, len(probes))
+        explanations = explain_probes(opened, probes, methods, explain_settings, min(len(probes), MAX_FORWARD_BATCH))
         explained = time.perf_counter()
         values = [score_probe(e, p, probe_set, opened.model, opened.processor, metric_options)
                   for e, p in zip(explanations, probes)]

@@ -117,6 +117,39 @@ def test_a_partly_stored_run_is_resumed(audit_env):
     assert repository.get_run(run["run_id"]).status == "completed"
 
 
+def test_a_batch_failing_validation_stores_none_of_its_probes(audit_env, monkeypatch):
+    """The batch is validated whole and stored in one transaction: one bad map keeps all of it out."""
+    import dataclasses
+
+    import numpy as np
+
+    import flows.worker as worker
+    from flows.identity import audit_config
+    from flows.registry import resolve_model
+    from flows.tasks import start_run_task
+
+    convert = worker.explanation_to_probe_result
+
+    def one_bad_map(explanation, probe, values, methods):
+        result = convert(explanation, probe, values, methods)
+        if probe.id != "p001":
+            return result
+        bad = dataclasses.replace(result.maps[0], map=np.full_like(result.maps[0].map, np.nan))
+        return dataclasses.replace(result, maps=[bad, *result.maps[1:]])
+
+    monkeypatch.setattr(worker, "explanation_to_probe_result", one_bad_map)
+    settings = audit_env["settings"]
+    probes = write_probe_set(audit_env["root"] / "probes-bad-batch", n=3, name="bad-batch")
+    resolved = resolve_model("models:/cap@candidate", settings)
+    run = start_run_task.fn(resolved, str(probes), audit_config(("tam",), {"max_new_tokens": 4}, {}),
+                            settings.storage_url())
+    with pytest.raises(ValidationFailedError, match="maps are finite"):
+        run_probe_batch(run["run_id"], ["p000", "p001", "p002"], probe_dir=str(probes), model_uri=resolved.source_uri,
+                        local_dir=str(resolved.local_dir), methods=("tam",), explain_settings={"max_new_tokens": 4},
+                        metric_options={}, db_url=settings.storage_url())
+    assert repository_for(settings.storage_url()).completed_probe_keys(run["run_id"]) == set()
+
+
 def test_transient_failures_are_retried(audit_env, monkeypatch):
     import flows.tasks as audit_module
 
