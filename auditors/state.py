@@ -106,9 +106,14 @@ class ExplainState:
         return out.cpu().numpy().astype(np.float32)
 
     def full_logits(self, hidden):
-        """Full-vocabulary logits of a few positions (only where top-k rankings are needed)."""
-        out = hidden.float() @ self.weight.float().T
-        return out if self.bias is None else out + self.bias.float()
+        """Full-vocabulary logits of a few positions (only where top-k rankings are needed), float32.
+
+        Computed in the head's own dtype, as generation computes its logits: casting a bfloat16
+        head to float32 first would copy it whole (1.2 GB for Qwen2.5-VL-3B) on every call.
+        """
+        import torch
+
+        return torch.nn.functional.linear(hidden.to(self.weight.dtype), self.weight, self.bias).float()
 
     # --- scales -----------------------------------------------------------------------------------
     @cached_property

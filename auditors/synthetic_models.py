@@ -10,7 +10,7 @@ sizes; ``benchmarks/explain_speed.py`` uses them with a realistic vocabulary and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 DEFAULT_WORDS = (
     "a an the this that it is are of on in at to and or with near above below left right "
@@ -46,13 +46,25 @@ class SyntheticModelSpec:
 
 def build_word_tokenizer(specials: Sequence[str], words: Sequence[str] = DEFAULT_WORDS, extra_vocab: int = 0,
                          eos: str = "<|im_end|>", pad: str = "<|endoftext|>", extra_special: dict | None = None,
-                         bos: str | None = None):
-    """A word-level fast tokenizer; unknown words map to ``<unk>``."""
+                         bos: str | None = None, special_ids: Mapping[str, int] | None = None,
+                         vocab_size: int | None = None):
+    """A word-level fast tokenizer; unknown words map to ``<unk>``.
+
+    By default the words come first and the ``specials`` are appended after them. With
+    ``special_ids`` (token -> id) and ``vocab_size`` the special tokens sit at those exact ids and
+    filler words ``w0``, ``w1``, ... take every other id below ``vocab_size``: the id layout of a
+    real checkpoint's tokenizer (WHY: real-shape checkpoints must agree with their published
+    config on every special id and on the vocabulary size, yet no real tokenizer can be fetched).
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab_words = ["<unk>"] + list(dict.fromkeys(words)) + [f"w{i}" for i in range(extra_vocab)]
-    tok = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(vocab_words)}, unk_token="<unk>"))
+    ordinary = ["<unk>"] + [w for w in dict.fromkeys(words) if w not in set(specials) and w != "<unk>"]
+    if special_ids is None:
+        vocab = {w: i for i, w in enumerate(ordinary + [f"w{i}" for i in range(extra_vocab)])}
+    else:
+        vocab = _fixed_id_vocab(ordinary, special_ids, vocab_size)
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.decoder = decoders.WordPiece(prefix="##")
     tok.add_special_tokens(list(specials))
@@ -62,6 +74,26 @@ def build_word_tokenizer(specials: Sequence[str], words: Sequence[str] = DEFAULT
     if extra_special:
         kwargs["extra_special_tokens"] = dict(extra_special)
     return PreTrainedTokenizerFast(**kwargs)
+
+
+def _fixed_id_vocab(ordinary: Sequence[str], special_ids: Mapping[str, int], vocab_size: int | None) -> dict[str, int]:
+    """``ordinary`` words at the lowest free ids, specials at theirs, fillers up to ``vocab_size``."""
+    if vocab_size is None:
+        raise ValueError("special_ids needs vocab_size (the id space to fill)")
+    taken = {int(i) for i in special_ids.values()}
+    if len(taken) != len(special_ids) or max(taken) >= vocab_size:
+        raise ValueError(f"special ids must be distinct and below vocab_size {vocab_size}: {dict(special_ids)}")
+    free = (i for i in range(vocab_size) if i not in taken)
+    vocab = dict(special_ids)
+    names = iter(list(ordinary) + [f"w{i}" for i in range(vocab_size)])
+    for index in free:
+        name = next(names)
+        while name in vocab:
+            name = next(names)
+        vocab[name] = index
+    if len(ordinary) > vocab_size - len(taken):
+        raise ValueError(f"{len(ordinary)} words do not fit a vocabulary of {vocab_size}")
+    return vocab
 
 
 def build_synthetic_vlm(family: str, spec: SyntheticModelSpec | None = None, seed: int = 0):

@@ -1,32 +1,35 @@
-"""Benchmark: what explaining costs on top of plain generation (issue 2, "Benchmark").
+"""Benchmark: what explaining costs on top of plain generation (issue 2; at real size, issue 14).
 
-Measured in one process on one machine, on a random-weight Qwen2.5-VL model with a realistic 150k
-vocabulary and a body large enough that the forwards dominate:
+Measured in one process, side by side on the same inputs, on either the synthetic 123.5 M-parameter
+Qwen2.5-VL (realistic 150k vocabulary, small body) or a real-shape checkpoint folder (``--model
+DIR``, e.g. from ``python -m benchmarks.real_shapes build qwen2-vl-2b``):
 
   (a) plain greedy generation
-  (b) explain(methods=("tam", "arc")) at one scale
-  (c) explain(methods=("msea_arc",)) at 3 scales
+  (b) explain(methods=("tam", "arc")) at one scale                               P1: b <= 1.05 a
+  (c) explain(methods=("msea_arc",)) at 3 scales                                 P2: c <= 1.10 e
   (d) the reference-style pipeline: generation with output_hidden_states, every position of every
-      round projected onto the full vocabulary, then TAM (reference mode)
+      round projected onto the full vocabulary, then TAM (reference mode)        P3: peak b, c <= 0.5 d
   (e) the floor for (c): (a) plus one plain prompt-only forward per extra scale
 
-Timing: one warm-up call of every configuration, then ``runs`` rounds that call each configuration
+Timing: one warm-up call of every configuration, then ``--runs`` rounds that call each configuration
 once in turn (round-robin, so that the load of a shared machine hits every configuration alike).
-Both wall time and process CPU time are recorded, with torch on ONE thread (BENCH_THREADS): on a
-machine shared with other jobs the wall time of one call varies by 2-3x, while the CPU time of a
-single-threaded process measures the work done; the goals are judged on the CPU-time medians
-(``goals_met``) and also reported on wall time (``goals_met_wall``). For (b) and (c) the split of
-each call between the generation and everything after it (``Explanation.timings``) is recorded
-too: that within-call ratio hardly depends on the machine's load. Memory: one call per
-configuration (after the warm-ups, freed heap returned to the OS with malloc_trim before each),
-peak RSS sampled every 2 ms minus the RSS before the call, plus tracemalloc's peak of Python-side
-allocations. Configuration (d)
-is measured last, so memory kept by the allocator from earlier calls can only make its peak look
-smaller (conservative for the memory goals). Reported against the goals: b <= 1.05 a,
-c <= 1.10 e, peak memory of b and c <= 0.5 of d's. Writes benchmarks/results/explain_speed.json.
+On CPU both wall time and process CPU time are recorded with torch on BENCH_THREADS threads (default
+one): on a shared machine the wall time of one call varies by 2-3x while the CPU time of a
+single-threaded process measures the work done, so the goals are judged on CPU-time medians
+(``goals_met``) and reported on wall time too (``goals_met_wall``). On a CUDA device every call is
+synchronised and the goals are judged on wall time. For (b) and (c) the split of each call between
+the generation and everything after it (``Explanation.timings``) is recorded too. Memory: one call per
+configuration after the warm-ups (freed memory released first), peak minus before: RSS sampled every
+2 ms on CPU, allocated device memory on CUDA; (d) is measured last, so memory kept by the allocator
+from earlier calls can only make its peak look smaller (conservative for P3).
 
-    python benchmarks/explain_speed.py            # full run (1-5 minutes on 2 shared cores)
-    python benchmarks/explain_speed.py --quick    # tiny sizes, to check the script itself
+    python -m benchmarks.explain_speed                      # synthetic model -> results/explain_speed.json
+    python -m benchmarks.explain_speed --quick              # tiny sizes, to check the script itself
+    python -m benchmarks.explain_speed --model DIR [--dtype auto] [--device auto] [--runs 3]
+                                                            # -> results/explain_speed_<shape name>.json
+
+Real-size folders on a CPU are slow (seconds per call): keep ``--runs`` small. Every field of the
+results file is written by this script.
 """
 
 from __future__ import annotations
@@ -34,15 +37,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import threading
 import time
 import tracemalloc
 from pathlib import Path
 
+from benchmarks.speed_subjects import (folder_subject, machine, peak_memory, release_memory, resolve_device,
+                                       synchronize, synthetic_subject)
+
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results" / "explain_speed.json"
+RESULTS_DIR = REPO / "benchmarks" / "results"
 CONFIGS = {
     "a_generate": "plain greedy generation",
     "b_explain_tam_arc": "explain(tam, arc), 1 scale",
@@ -60,55 +64,25 @@ FULL = dict(hidden_size=512, intermediate_size=2048, num_layers=12, num_heads=8,
 QUICK = dict(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2, vision_hidden=32,
              vision_depth=2, vision_heads=2, extra_vocab=2_000, image_px=112, max_new_tokens=6, runs=2,
              tie_word_embeddings=True)
+# A real-shape folder: a 448 px image (16x16 merged tokens on Qwen), the same 12 new tokens, few rounds.
+REAL = dict(image_px=448, max_new_tokens=12, runs=3)
 SCALES = (1.0, 0.75, 0.5)
 PROMPT = "describe the image"
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class PeakRss:
-    """Samples RSS in a thread; ``extra`` = peak during the block minus RSS before it."""
-
-    def __enter__(self):
-        self.before = _rss_bytes()
-        self.peak = self.before
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss_bytes())
-            time.sleep(0.002)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss_bytes())
-        self.extra = self.peak - self.before
-
-
-def _build(sizes: dict):
-    from auditors.synthetic_models import SyntheticModelSpec, build_synthetic_vlm
-
-    spec = SyntheticModelSpec(**{k: v for k, v in sizes.items() if k in SyntheticModelSpec.__dataclass_fields__})
-    model, processor = build_synthetic_vlm("qwen2_5_vl", spec, seed=0)
-    return model, processor
-
-
-def _image(sizes: dict):
+def _image(px: int):
     import numpy as np
     from PIL import Image
 
-    px = sizes["image_px"]
     return Image.fromarray((np.random.RandomState(0).rand(px, px, 3) * 255).astype("uint8"))
 
 
-def _workload(name: str, model, processor, image, sizes: dict):
+def _timed(explanation) -> dict:
+    """explain's own time split, with the answer's length (a short answer weighs fixed costs more)."""
+    return {**explanation.timings, "answer_tokens": len(explanation.token_ids)}
+
+
+def _workload(name: str, model, processor, image, n_new: int, device: str):
     """A zero-argument callable running configuration ``name`` once."""
     import numpy as np
     import torch
@@ -119,7 +93,6 @@ def _workload(name: str, model, processor, image, sizes: dict):
     from auditors.tokens import token_pieces
 
     adapter = adapter_for(model)
-    n_new = sizes["max_new_tokens"]
     suppress = adapter.suppressed_token_ids(model, processor)
     pad = processor.tokenizer.pad_token_id
 
@@ -138,12 +111,12 @@ def _workload(name: str, model, processor, image, sizes: dict):
         return run
     if name == "b_explain_tam_arc":
         settings = auditors.ExplainSettings(max_new_tokens=n_new)
-        return lambda: auditors.explain(model, processor, image, PROMPT, methods=("tam", "arc"),
-                                        settings=settings).timings
+        return lambda: _timed(auditors.explain(model, processor, image, PROMPT, methods=("tam", "arc"),
+                                               settings=settings))
     if name == "c_explain_msea_arc_3_scales":
         settings = auditors.ExplainSettings(max_new_tokens=n_new, scales=SCALES)
-        return lambda: auditors.explain(model, processor, image, PROMPT, methods=("msea_arc",),
-                                        settings=settings).timings
+        return lambda: _timed(auditors.explain(model, processor, image, PROMPT, methods=("msea_arc",),
+                                               settings=settings))
     if name == "e_floor_for_c":
         def run():
             with torch.inference_mode():
@@ -159,9 +132,9 @@ def _workload(name: str, model, processor, image, sizes: dict):
             with torch.inference_mode():
                 prepared, out = generate(output_hidden_states=True, return_dict_in_generate=True)
                 # every position of every round onto the full vocabulary, as the reference code does
-                logits = torch.cat([head(rounds[-1][0]) for rounds in out.hidden_states], dim=0).float().numpy()
+                logits = torch.cat([head(rounds[-1][0]) for rounds in out.hidden_states], dim=0).float().cpu().numpy()
                 n_input = prepared.inputs["input_ids"].shape[1]
-                ids = out.sequences[0].numpy()
+                ids = out.sequences[0].cpu().numpy()
                 vision, prompt = prepared.vision_positions, prepared.prompt_positions
                 tok = processor.tokenizer
                 pieces = token_pieces(tok, ids[prompt]) + token_pieces(tok, ids[n_input:])
@@ -175,43 +148,35 @@ def _workload(name: str, model, processor, image, sizes: dict):
     raise ValueError(name)
 
 
-def _malloc_trim() -> None:
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-
-
-def measure(sizes: dict) -> dict:
+def measure(subject, image, n_new: int, runs: int, device: str) -> dict:
     """Warm up, measure memory once per configuration, then time ``runs`` round-robin rounds."""
-    import torch
     from tqdm import tqdm
 
-    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
-    model, processor = _build(sizes)
-    image = _image(sizes)
-    workloads = {name: _workload(name, model, processor, image, sizes) for name in CONFIGS}
-    for run in tqdm(workloads.values(), desc="warm-up"):
-        run()
+    model, processor = subject.model, subject.processor
+    workloads = {name: _workload(name, model, processor, image, n_new, device) for name in CONFIGS}
+
+    def call(name):
+        inner = workloads[name]()
+        synchronize(device)
+        return inner
+
+    for name in tqdm(CONFIGS, desc="warm-up"):
+        call(name)
     results: dict[str, dict] = {name: {"what": CONFIGS[name], "times_s": [], "cpu_times_s": []} for name in CONFIGS}
     memory_order = [n for n in CONFIGS if n != "d_reference_style"] + ["d_reference_style"]
     for name in tqdm(memory_order, desc="memory"):
-        _malloc_trim()
+        release_memory(device)
         tracemalloc.start()
-        with PeakRss() as mem:
-            workloads[name]()
+        with peak_memory(device) as mem:
+            call(name)
         _, py_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        results[name]["peak_extra_rss_mb"] = mem.extra / 2**20
+        results[name]["peak_extra_mb"] = mem.extra / 2**20
         results[name]["tracemalloc_peak_mb"] = py_peak / 2**20
-    for _ in tqdm(range(sizes["runs"]), desc="timed rounds"):
-        for name, run in workloads.items():
+    for _ in tqdm(range(runs), desc="timed rounds"):
+        for name in CONFIGS:
             t0, c0 = time.perf_counter(), time.process_time()
-            inner = run()
+            inner = call(name)
             results[name]["cpu_times_s"].append(time.process_time() - c0)
             results[name]["times_s"].append(time.perf_counter() - t0)
             if isinstance(inner, dict):  # explain's own split: generation, extra forwards, the rest
@@ -220,47 +185,23 @@ def measure(sizes: dict) -> dict:
                 item.setdefault("after_generation_over_generation", []).append(after / inner["generate_s"])
                 item.setdefault("post_processing_over_generation", []).append(
                     (after - inner["extra_forwards_s"]) / inner["generate_s"])
+                item["answer_tokens"] = inner["answer_tokens"]
     for item in results.values():
         item["median_s"] = statistics.median(item["times_s"])
         item["median_cpu_s"] = statistics.median(item["cpu_times_s"])
         for key in ("after_generation_over_generation", "post_processing_over_generation"):
             if key in item:
                 item[f"median_{key}"] = statistics.median(item[key])
-    model_info = {"n_params": sum(p.numel() for p in model.parameters()),
-                  "vocab_size": int(model.get_output_embeddings().weight.shape[0]),
-                  "rss_after_build_mb": _rss_bytes() / 2**20}
-    return {"results": results, "model_info": model_info}
+    return results
 
 
-def machine() -> dict:
-    import torch
-    import transformers
-
-    info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "cpu_count": os.cpu_count(), "device": "cpu",
-            "torch_threads": int(os.environ.get("BENCH_THREADS", "1"))}
-    try:
-        info["cpu_model"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                                 if line.startswith("model name"))
-        info["mem_total_gb"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    except (OSError, StopIteration):
-        pass
-    return info
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the script, numbers mean nothing)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
-    started = time.time()
-    load_at_start = os.getloadavg()
-    measured = measure(sizes)
-    results = measured["results"]
-    med = {k: v["median_cpu_s"] for k, v in results.items()}
+def ratios_and_goals(results: dict, basis: str) -> dict:
+    """P1-P3 on the chosen timing basis (``cpu`` or ``wall`` medians), and on wall time always."""
+    cpu = {k: v["median_cpu_s"] for k, v in results.items()}
     wall = {k: v["median_s"] for k, v in results.items()}
-    mem = {k: v["peak_extra_rss_mb"] for k, v in results.items()}
+    med = cpu if basis == "cpu" else wall
+    mem = {k: v["peak_extra_mb"] for k, v in results.items()}
+    b, c = results["b_explain_tam_arc"], results["c_explain_msea_arc_3_scales"]
     ratios = {
         "b_over_a": med["b_explain_tam_arc"] / med["a_generate"],
         "c_over_e": med["c_explain_msea_arc_3_scales"] / med["e_floor_for_c"],
@@ -268,11 +209,9 @@ def main() -> int:
         "b_over_a_wall": wall["b_explain_tam_arc"] / wall["a_generate"],
         "c_over_e_wall": wall["c_explain_msea_arc_3_scales"] / wall["e_floor_for_c"],
         "d_over_a_wall": wall["d_reference_style"] / wall["a_generate"],
-        "b_within_call_after_over_generation": results["b_explain_tam_arc"]["median_after_generation_over_generation"],
-        "c_within_call_after_over_generation":
-            results["c_explain_msea_arc_3_scales"]["median_after_generation_over_generation"],
-        "c_within_call_post_processing_over_generation":
-            results["c_explain_msea_arc_3_scales"]["median_post_processing_over_generation"],
+        "b_within_call_after_over_generation": b["median_after_generation_over_generation"],
+        "c_within_call_after_over_generation": c["median_after_generation_over_generation"],
+        "c_within_call_post_processing_over_generation": c["median_post_processing_over_generation"],
         "peak_b_over_d": mem["b_explain_tam_arc"] / mem["d_reference_style"],
         "peak_c_over_d": mem["c_explain_msea_arc_3_scales"] / mem["d_reference_style"],
     }
@@ -281,18 +220,56 @@ def main() -> int:
              "peak_c_over_d <= 0.5": ratios["peak_c_over_d"] <= 0.5}
     goals_wall = {"b_over_a <= 1.05": ratios["b_over_a_wall"] <= 1.05,
                   "c_over_e <= 1.10": ratios["c_over_e_wall"] <= 1.10}
+    return {"ratios": ratios, "goals_met": goals, "goals_met_wall": goals_wall,
+            "median_cpu_s": cpu, "median_wall_s": wall, "peak_extra_mb": mem}
+
+
+def main() -> int:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the script, numbers mean nothing)")
+    parser.add_argument("--model", type=Path, help="a saved model folder (real-shape checkpoint) instead of the synthetic model")
+    parser.add_argument("--dtype", default="auto", choices=("auto", "bfloat16", "float32", "float16"),
+                        help="cast the folder's model (auto: the dtype it was saved in)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--runs", type=int, help="timed rounds (default 7 synthetic, 3 with --model)")
+    parser.add_argument("--max-new-tokens", type=int, help="answer length (default 12)")
+    parser.add_argument("--image-px", type=int, help="side of the square test image (default 336, 448 with --model)")
+    parser.add_argument("--out", type=Path, help="results file (default under benchmarks/results/)")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    threads = int(os.environ.get("BENCH_THREADS", "1"))
+    torch.set_num_threads(threads)
+    sizes = dict(REAL if args.model else QUICK if args.quick else FULL)
+    for key in ("runs", "max_new_tokens", "image_px"):
+        if getattr(args, key) is not None:
+            sizes[key] = getattr(args, key)
+    started = time.time()
+    load_at_start = os.getloadavg()
+    subject = folder_subject(args.model, args.dtype, device) if args.model else synthetic_subject(sizes, device)
+    results = measure(subject, _image(sizes["image_px"]), sizes["max_new_tokens"], sizes["runs"], device)
+    basis = "cpu" if device == "cpu" else "wall"
+    summary = ratios_and_goals(results, basis)
+    shape = (subject.info.get("real_shape") or {}).get("name") or (args.model.name if args.model else None)
+    out = args.out or RESULTS_DIR / (f"explain_speed_{shape}.json" if args.model else "explain_speed.json")
     report = {"benchmark": "explain_speed", "quick": args.quick,
-              "machine": {**machine(), "load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg()},
-              "model": {"architecture": "Qwen2_5_VLForConditionalGeneration (random weights)", **sizes,
-                        **measured["model_info"], "scales_c": list(SCALES)},
-              "results": results, "ratios": ratios, "goals_met": goals, "goals_met_wall": goals_wall,
-              "timing_basis": "goals_met: medians of process CPU time, torch on one thread; see the docstring",
-              "wall_s": time.time() - started,
-              "gpu": "no device machine was lent to this task; GPU (Qwen2-VL-2B-sized) numbers not measured"}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
-    print(json.dumps({"median_cpu_s": med, "median_wall_s": wall, "peak_extra_rss_mb": mem, "ratios": ratios,
-                      "goals_met": goals, "goals_met_wall": goals_wall}, indent=1))
+              "machine": {**machine(device, threads), "load_average_at_start": load_at_start,
+                          "load_average_at_end": os.getloadavg()},
+              "model": {**subject.info, "max_new_tokens": sizes["max_new_tokens"], "image_px": sizes["image_px"],
+                        "runs": sizes["runs"], "scales_c": list(SCALES)},
+              "results": results, "ratios": summary["ratios"], "goals_met": summary["goals_met"],
+              "goals_met_wall": summary["goals_met_wall"],
+              "timing_basis": (f"goals_met: medians of process CPU time, torch on {threads} thread(s)" if basis == "cpu"
+                               else "goals_met: medians of synchronised wall time on the GPU"),
+              "memory_basis": "peak RSS minus RSS before the call" if device == "cpu"
+              else "peak allocated CUDA memory minus allocated before the call",
+              "wall_s": time.time() - started}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    print(json.dumps({k: summary[k] for k in ("median_cpu_s", "median_wall_s", "peak_extra_mb", "ratios", "goals_met",
+                                             "goals_met_wall")}, indent=1))
+    print(f"wrote {out}")
     return 0
 
 

@@ -174,6 +174,8 @@ def _audit(request: AuditRequest) -> AuditOutcome:
     started = time.perf_counter()
     settings = load_settings(home=request.home, db_url=request.db_url)
     methods = check_methods(request.methods or settings.methods)
+    # the config file's [explain] table (e.g. a short max_new_tokens for real-size models), then the caller's
+    request = replace(request, explain_settings={**settings.explain, **request.explain_settings})
     config = regression_config(settings, request.regression)
     probe_dir = resolve_probe_dir(request.probe_set, settings)
     repository = repository_for(settings.storage_url())

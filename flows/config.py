@@ -56,6 +56,7 @@ class Settings:
     methods: tuple[str, ...] = ("tam", "msea_arc")
     max_workers: int = 2
     regression: dict[str, Any] = field(default_factory=dict)  # comparison.RegressionConfig fields
+    explain: dict[str, Any] = field(default_factory=dict)  # auditors.ExplainSettings fields, e.g. max_new_tokens
     config_file: Path | None = None
 
     # ---- derived locations -------------------------------------------------------------------
@@ -110,6 +111,8 @@ class Settings:
         Why: Prefect workers, Dask workers and `storage/` read the environment, not this object.
         """
         os.environ[ENV_HOME] = str(self.home)
+        if self.config_file:  # the flow resolves its settings again: it must read the same file
+            os.environ[ENV_CONFIG] = str(self.config_file)
         if self.db_url:
             os.environ[ENV_DB_URL] = self.db_url
         if self.tracking_uri:
@@ -173,9 +176,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if not isinstance(value, (list, tuple)) or not value:
             raise ConfigError(f"'methods' from {source} must be a non-empty list of method names")
         return tuple(str(v).strip() for v in value)
-    if name == "regression":
+    if name in ("regression", "explain"):
         if not isinstance(value, dict):
-            raise ConfigError(f"'regression' from {source} must be a table of regression settings")
+            raise ConfigError(f"'{name}' from {source} must be a table of {name} settings")
         return dict(value)
     if name == "max_workers":
         try:

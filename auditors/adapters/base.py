@@ -118,8 +118,13 @@ class ModelAdapter(ABC):
                 reference: PreparedInput | None = None) -> PreparedInput:
         """Model inputs for ``image`` at ``scale`` (``reference``: the scale-1 preparation)."""
 
-    def _encode(self, processor, image, text: str, extra: dict[str, Any]) -> dict[str, Any]:
-        return dict(processor(images=[image], text=[text], return_tensors="pt", **extra))
+    def _encode(self, model, processor, image, text: str, extra: dict[str, Any]) -> dict[str, Any]:
+        """Processor outputs on the model's device (a CUDA model cannot read CPU tensors)."""
+        encoded = dict(processor(images=[image], text=[text], return_tensors="pt", **extra))
+        device = getattr(model, "device", None)
+        if device is None:
+            return encoded
+        return {key: value.to(device) if hasattr(value, "to") else value for key, value in encoded.items()}
 
     def locate_prompt(self, processor, text: str, prompt: str, input_ids: np.ndarray) -> np.ndarray:
         """Sequence positions of the prompt's tokens in the (placeholder-expanded) ``input_ids``.

@@ -49,9 +49,9 @@ class FixedCanvasAdapter(ModelAdapter):
         canvas, unit = self.canvas_side(model, processor), self.token_pixels(model, processor)
         board, box = self.letterbox(image, canvas, unit, scale, self.mean_colour(processor))
         text = self.render_prompt(processor, prompt)
-        inputs = self._encode(processor, board, text, self.processor_kwargs(processor, board.size))
+        inputs = self._encode(model, processor, board, text, self.processor_kwargs(processor, board.size))
         grid = (canvas // unit, canvas // unit)
-        ids = inputs["input_ids"][0].numpy()
+        ids = inputs["input_ids"][0].cpu().numpy()
         return PreparedInput(inputs=inputs, vision_positions=self.vision_positions(model, ids, grid[0] * grid[1]),
                              grid_shape=grid, content_box=box,
                              prompt_positions=self.locate_prompt(processor, text, prompt, ids), scale=scale)

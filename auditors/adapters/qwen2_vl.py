@@ -37,11 +37,11 @@ class Qwen2VLAdapter(ModelAdapter):
             # widen the processor's pixel budget so that it keeps exactly this size
             extra["size"] = {"shortest_edge": min(unit * unit, w * h), "longest_edge": max(w * h, unit * unit)}
         text = self.render_prompt(processor, prompt)
-        inputs = self._encode(processor, image, text, extra)
+        inputs = self._encode(model, processor, image, text, extra)
         t, gh, gw = (int(v) for v in inputs["image_grid_thw"][0])
         merge = int(processor.image_processor.merge_size)
         grid = (gh // merge, gw // merge)
-        ids = inputs["input_ids"][0].numpy()
+        ids = inputs["input_ids"][0].cpu().numpy()
         return PreparedInput(inputs=inputs, vision_positions=self.vision_positions(model, ids, t * grid[0] * grid[1]),
                              grid_shape=grid, content_box=(0, 0, grid[1], grid[0]),
                              prompt_positions=self.locate_prompt(processor, text, prompt, ids), scale=scale)

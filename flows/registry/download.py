@@ -15,6 +15,7 @@ from typing import Any
 
 from flows.config import Settings, load_settings
 from flows.errors import ModelNotFoundError, RegistryError, UnsupportedRegisteredModelError
+from flows.registry.artifact_links import fetch_artifacts
 from flows.registry.client import TAG_ARCHITECTURE, is_missing, mlflow_client, to_resolved
 from flows.registry.inspection import supported_architectures, weights_hash
 from flows.registry.uris import ResolvedModel, parse_model_uri
@@ -76,9 +77,7 @@ def _find_hf_dir(download_root: Path) -> Path:
 
 
 def download_model(resolved: ResolvedModel, settings: Settings | None = None) -> Path:
-    """Copy the version's model folder into `<home>/models/<name>/<version>` (cached) and verify it."""
-    import mlflow.artifacts
-
+    """Put the version's model folder in `<home>/models/<name>/<version>` (cached) and verify it."""
     settings = settings or load_settings()
     target = settings.model_cache_dir / resolved.name / resolved.version
     if target.is_dir() and (target / ".complete").is_file():
@@ -89,8 +88,8 @@ def download_model(resolved: ResolvedModel, settings: Settings | None = None) ->
     staging = target.parent / f".{resolved.version}.{uuid.uuid4().hex}"
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        mlflow_client(settings)
-        mlflow.artifacts.download_artifacts(artifact_uri=resolved.source_uri, dst_path=str(staging))
+        location = mlflow_client(settings).get_model_version_download_uri(resolved.name, resolved.version)
+        fetch_artifacts(location, resolved.source_uri, staging)
         hf_dir = _find_hf_dir(staging)
         digest = weights_hash(hf_dir)
         if resolved.weights_hash and digest != resolved.weights_hash:

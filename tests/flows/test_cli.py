@@ -97,3 +97,28 @@ def test_explain_writes_data_and_pngs(saved_models, tmp_path, home):
     explanation = Explanation.load(out / "explanation")
     assert explanation.maps["tam"].shape[0] == len(explanation.tokens) > 0
     assert len(list(out.glob("tam_*.png"))) == len(explanation.tokens)
+
+
+def test_config_file_explain_table_and_methods_reach_the_audit(saved_models, tmp_path, home, prefect_harness):
+    """`--config FILE` is read by the flow too (not only by the CLI): its `[explain]` table and
+    `methods` decide what is computed (how a user keeps a real-size audit's answers short)."""
+    config = tmp_path / "audit.toml"
+    config.write_text('methods = ["tam"]\n\n[explain]\nmax_new_tokens = 2\n')
+    assert runner.invoke(app, ["register", str(saved_models["a"]), "--name", "cfg-cap"]).exit_code == 0
+    probes = write_probe_set(tmp_path / "probes", n=2)
+    result = runner.invoke(app, ["--config", str(config), "audit", "models:/cfg-cap/1", "--probes", str(probes),
+                                 "--no-compare"])
+    assert result.exit_code == EXIT_OK, result.output
+    run_id = int(result.output.split("audit run ")[1].split(":")[0])
+    from flows.config import load_settings
+    from flows.worker import repository_for
+
+    repository = repository_for(load_settings(home=home).storage_url())
+    assert repository.get_run(run_id).config["explain_settings"]["max_new_tokens"] == 2
+    generations = repository.get_generations(run_id)
+    assert len(generations) == 2 and all(1 <= len(g.token_ids) <= 2 for g in generations)
+    assert {m.method for m in repository.get_maps(run_id)} == {"tam"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('explain = "short"\n')
+    result = runner.invoke(app, ["--config", str(bad), "audit", "models:/cfg-cap/1", "--probes", str(probes)])
+    assert result.exit_code == EXIT_BAD_INPUT and "'explain'" in result.output

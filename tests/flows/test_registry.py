@@ -104,3 +104,28 @@ def test_tracking_uri_from_environment_is_honoured(saved_models, home, tmp_path,
     assert (tmp_path / "elsewhere.db").is_file()
     assert not (home / "mlflow.db").exists()
     assert (tmp_path / "mlruns").is_dir()
+
+
+def test_download_links_the_local_store_and_still_catches_a_modified_store(saved_models, settings):
+    """A local artifact store is not copied a second time (multi-GB real checkpoints): the cached
+    weights are the store's own files; a store changed since registration is still refused."""
+    from flows.errors import RegistryError
+    from flows.registry import download_model, safetensors_files
+
+    registered = register_model(saved_models["a"], "linked", settings=settings)
+    resolved = resolve_model("models:/linked/1", settings)
+    cached = safetensors_files(resolved.local_dir)
+    stored = [p for p in safetensors_files(settings.artifact_root) if p.name == cached[0].name]
+    assert len(stored) == 1 and os.path.samefile(cached[0], stored[0])
+    assert weights_hash(resolved.local_dir) == registered.weights_hash
+    # someone rewrites the stored weights (a new inode: the link in the cache keeps the old bytes)
+    import shutil
+
+    shutil.rmtree(settings.model_cache_dir)
+    data = bytearray(stored[0].read_bytes())
+    data[-1] ^= 0xFF
+    stored[0].unlink()
+    stored[0].write_bytes(bytes(data))
+    with pytest.raises(RegistryError, match="differs from the registered"):
+        download_model(registered, settings)
+    assert not any(settings.model_cache_dir.glob("linked/1/*")), "nothing half-written is left in the cache"
