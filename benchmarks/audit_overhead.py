@@ -4,15 +4,19 @@ What is timed (the definition, kept from release to release): a **nightly candid
 demo's shortcut version (`@candidate`) audited on the 200 default probes with TAM and MSEA+ARC in a
 database where its baseline (`@champion`, the clean version) was audited before, so the audit
 explains the candidate's 200 probes once and then compares, stores the verdict, tags the version,
-and writes the report, exactly as `mllm-audit audit models:/NAME@candidate` does every night —
+writes the report and regenerates the model's compliance dossier, exactly as `mllm-audit audit
+models:/NAME@candidate` does every night —
 against **pure explain**: the same model opened from the same folder and the same 200 probes
 explained with the same call the audit's worker makes (`auditors.explain_batch`, 16 per forward),
-nothing else. Each side runs in a fresh process with the same libraries already imported
-(`benchmarks.overhead_sides`), alternating, several rounds; overhead = audit / explain - 1 per round,
+nothing else. Each side runs in a fresh process with the same libraries already imported (torch,
+transformers, the project's packages and so Prefect, the orchestrator every scheduled audit runs
+under; what the audit imports itself — MLflow, great-expectations, SQLAlchemy, Plotly — is timed),
+alternating, several rounds (`benchmarks.overhead_sides`); overhead = audit / explain - 1 per round,
 the median over rounds judged. Prefect's API is a `prefect server` the benchmark starts (as a
 deployment has one); its start and the registrations are set-up, not timed. A reference audit
 (no baseline: no comparison, half the report) is measured alongside, and each lever of
-`overhead_sides.LEVERS` is switched off in turn to measure its share.
+`overhead_sides.LEVERS` is switched off in turn to measure its share; `benchmarks.overhead_stages`
+then runs the audit's stages one at a time for their CPU seconds (load-independent).
 
 `break_even_explain_per_probe_s`: the pure-explain time per probe at which the measured overhead
 (seconds, taken as fixed per probe set) would be exactly 25 %: models slower per probe meet the goal.
@@ -85,11 +89,11 @@ def start_prefect_server(root: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("prefect server did not become healthy within 300 s")
 
 
-def side(code: tuple[str, Path], root: Path, api_url: str, *args: str) -> dict[str, Any]:
+def side(code: tuple[str, Path], root: Path, api_url: str, *args: str, script: str = "overhead_sides.py") -> dict[str, Any]:
     """Run one side in a fresh process with the code at `code` (interpreter, source tree); its RESULT
     line as a dict. The sides' script is this checkout's, the measured packages the source tree's."""
     python, code_root = code
-    done = subprocess.run([python, str(REPO / "benchmarks" / "overhead_sides.py"), *args], cwd=code_root,
+    done = subprocess.run([python, str(REPO / "benchmarks" / script), *args], cwd=code_root,
                           env=_environment(root, api_url, code_root), capture_output=True, text=True, timeout=1800)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
@@ -169,6 +173,9 @@ def main() -> None:
             for lever in LEVERS:
                 call = "single" if lever == "explain_batch" else "batch"
                 measure(f"without_{lever}", 2, call, ["--lever-off", lever])
+        stages = side(code, root, api_url, "--home", str(home), "--probe-dir", prepared["probe_dir"], "--db",
+                      fresh_database(template, root, "stages"), script="overhead_stages.py") \
+            if args.code_root == REPO else None
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
@@ -182,6 +189,7 @@ def main() -> None:
         "probes": N_PROBES, "methods": list(METHODS), "batch_size": BATCH_SIZE,
         "goal_overhead_fraction": GOAL_OVERHEAD,
         **{label: summarise(runs["explain"], runs["audit"]) for label, runs in rounds.items()},
+        "stage_costs_s": stages,
         "raw": rounds,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
