@@ -108,6 +108,11 @@ def audit(
         baseline_uri=baseline, db_url=resolved_settings.db_url, home=str(resolved_settings.home),
         out_dir=str(out) if out else None, batch_size=batch_size, compare=not no_compare, webhook_url=webhook,
     )
+    if request.probe_set is not None:  # read (so validated) before Prefect starts; the flow reuses the read
+        from flows.defaults import resolve_probe_dir
+        from flows.worker import probe_set_for
+
+        probe_set_for(resolve_probe_dir(request.probe_set, resolved_settings))
     outcome = _run(request, resolved_settings, _task_runner(dask, resolved_settings))
     return _print_outcome(outcome, time.perf_counter() - started)
 

@@ -70,3 +70,24 @@ def probe_result(key: str = "p000", n_tokens: int = 3, methods=("tam", "msea_arc
     ]
     metrics = [MetricRecord(method=m, metric="obj_iou", value=0.5, direction="higher_is_better", probe_key=key) for m in methods]
     return ProbeResult(probe_key=key, generation=generation, maps=maps, metrics=metrics)
+
+
+def database_rows(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table of the database at `url`, sorted: compare two snapshots to prove an
+    operation wrote nothing."""
+    import warnings
+
+    from sqlalchemy import MetaData, create_engine, select
+    from sqlalchemy.exc import SAWarning
+
+    engine = create_engine(url)
+    try:
+        metadata = MetaData()
+        with warnings.catch_warnings():  # expression-based indexes are not reflected: rows are all we read
+            warnings.simplefilter("ignore", SAWarning)
+            metadata.reflect(engine)
+        with engine.connect() as connection:
+            return {name: sorted((tuple(map(repr, row)) for row in connection.execute(select(table))))
+                    for name, table in metadata.tables.items()}
+    finally:
+        engine.dispose()

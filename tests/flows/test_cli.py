@@ -69,7 +69,8 @@ def test_probes_validate(tmp_path, home):
     assert result.exit_code == EXIT_OK and "is valid" in result.output
     (good / "images" / "p000.png").unlink()
     result = runner.invoke(app, ["probes", "validate", str(good)])
-    assert result.exit_code == EXIT_BAD_INPUT and "image file exists" in result.output
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "probes.jsonl line 1: probe 'p000': image file images/p000.png does not exist" in result.output
 
 
 def test_db_upgrade_creates_the_default_database(home):
