@@ -27,3 +27,17 @@ def machine_info(torch_threads: int | None = None) -> dict:
     if torch_threads is not None:
         info["torch_threads"] = torch_threads
     return info
+
+
+def write_results(out, benchmark: str, load_start: list[float], **content) -> None:
+    """Write a results file: the benchmark's name, when, the machine with the load averages at the
+    start (`load_start`) and now, then `content`."""
+    import json
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    result = {"benchmark": benchmark, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": {**machine_info(), "load_average_at_start": load_start,
+                          "load_average_at_end": list(os.getloadavg())}, **content}
+    Path(out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")

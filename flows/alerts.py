@@ -11,6 +11,15 @@ delivered must never crash or hang the audit whose verdict it reports:
 - Prefect: an event `mllm-audit.verdict.<verdict>` whose resource is the model version, so Prefect
   automations can route it (page someone, block a promotion).
 
+The delivery rule (`send_alerts`): every audit that ends warn or fail sends its alerts, a rerun of
+an already judged version included, so a nightly schedule that keeps failing emits one event (and
+one webhook call) per night, each related to that night's flow run: an automation that pages on
+every failed night needs exactly that, and one that wants a single page per version deduplicates
+on the event's resource (`mllm-audit.model.<name>.<version>`). Each alert is recorded with where
+every channel delivered (`DeliveryResult.destination`: the Prefect API URL for the event). Without
+`PREFECT_API_URL` the event is not sent at all and recorded as "not sent": Prefect's temporary
+in-process API disappears with the process, so an event there reaches no one.
+
 The CLI's exit code and the failed flow state are the flow's job (`flows/`), not this module's.
 """
 
@@ -122,6 +131,7 @@ class DeliveryResult:
     status_code: int | None = None
     error: str | None = None
     elapsed_s: float = 0.0
+    destination: str | None = None  # where it went, when that is not a secret (the Prefect API URL)
 
 
 def post_webhook(
@@ -208,8 +218,15 @@ def resource_id(model_name: str, model_version: str) -> str:
     return f"mllm-audit.model.{model_name}.{model_version}"
 
 
-def emit_verdict_event(payload: AlertPayload) -> DeliveryResult:
-    """Emit `mllm-audit.verdict.<verdict>` for the model version; automations match on it."""
+NOT_SENT_WITHOUT_API = ("not sent: no PREFECT_API_URL (Prefect's temporary API ends with the process, "
+                        "so an event there reaches no one)")
+
+
+def emit_verdict_event(payload: AlertPayload, api_url: str | None) -> DeliveryResult:
+    """Emit `mllm-audit.verdict.<verdict>` for the model version to the Prefect API at `api_url`
+    (`PREFECT_API_URL`); automations match on it. No API URL: not sent (see the module note)."""
+    if not api_url:
+        return DeliveryResult("prefect-event", False, 0, None, NOT_SENT_WITHOUT_API, 0.0)
     started = time.monotonic()
     try:
         from prefect.events import emit_event
@@ -233,12 +250,12 @@ def emit_verdict_event(payload: AlertPayload) -> DeliveryResult:
         )
     except Exception as exc:  # noqa: BLE001 - an unreachable Prefect API must not crash the audit
         return DeliveryResult("prefect-event", False, 1, None, f"{type(exc).__name__}: {exc}",
-                              time.monotonic() - started)
+                              time.monotonic() - started, api_url)
     if event is None:
         return DeliveryResult("prefect-event", False, 1, None,
                               "Prefect is not configured to emit events here",
-                              time.monotonic() - started)
-    return DeliveryResult("prefect-event", True, 1, None, None, time.monotonic() - started)
+                              time.monotonic() - started, api_url)
+    return DeliveryResult("prefect-event", True, 1, None, None, time.monotonic() - started, api_url)
 
 
 @dataclass(frozen=True)
@@ -251,6 +268,7 @@ class AlertSettings:
     webhook_backoff_s: float = 0.5
     mlflow_tracking_uri: str | None = None
     mlflow_registry_uri: str | None = None
+    prefect_api_url: str | None = None  # None: Prefect's temporary API, the event is not sent
     tag_mlflow: bool = True
     emit_prefect_event: bool = True
     alert_on: tuple[str, ...] = ("fail", "warn")
@@ -271,7 +289,7 @@ def dispatch_alerts(
     if payload.verdict not in settings.alert_on:
         return results
     if settings.emit_prefect_event:
-        results.append(emit_verdict_event(payload))
+        results.append(emit_verdict_event(payload, settings.prefect_api_url))
     if settings.webhook_url:
         results.append(
             post_webhook(settings.webhook_url, payload, timeout_s=settings.webhook_timeout_s,
@@ -280,14 +298,13 @@ def dispatch_alerts(
     return results
 
 
-def alert_once(repository: Any, verdict: "ComparisonResult", *, model_version_id: int, probe_set_id: int,
-               baseline_model_version_id: int | None, report_path: str, settings: Any,
-               webhook_url: str | None = None) -> None:
-    """Send the verdict on every channel and record the alert, once per run and verdict (a rerun
-    does not page anyone twice). `settings`: `flows.config.Settings` (webhook, MLflow store)."""
+def send_alerts(repository: Any, verdict: "ComparisonResult", *, model_version_id: int, probe_set_id: int,
+                baseline_model_version_id: int | None, report_path: str, settings: Any,
+                webhook_url: str | None = None) -> None:
+    """Send this audit's verdict on every channel and record the alert with each channel's outcome
+    and destination: once per audit that ends warn or fail, reruns included (the delivery rule in
+    the module note). `settings`: `flows.config.Settings` (webhook, MLflow store, Prefect API)."""
     run_id = verdict.candidate_run_id
-    if any(a.verdict == verdict.verdict for a in repository.get_alerts(run_id)):
-        return
     payload = AlertPayload.from_verdict(
         verdict, repository.get_model_version(model_version_id), run_id=run_id,
         baseline_model=repository.get_model_version(baseline_model_version_id) if baseline_model_version_id else None,
@@ -295,7 +312,8 @@ def alert_once(repository: Any, verdict: "ComparisonResult", *, model_version_id
     )
     alert_settings = AlertSettings(webhook_url=webhook_url or settings.webhook_url,
                                    mlflow_tracking_uri=settings.effective_tracking_uri,
-                                   mlflow_registry_uri=settings.effective_registry_uri)
+                                   mlflow_registry_uri=settings.effective_registry_uri,
+                                   prefect_api_url=settings.prefect_api_url)
     results = dispatch_alerts(payload, alert_settings)
     if verdict.verdict in alert_settings.alert_on:
         repository.add_alert(payload.to_alert_record(results))

@@ -3,10 +3,11 @@
 `audit_model_version(model_uri, probe_set, methods, baseline_uri=None, ...)` builds an
 `AuditRequest` from its plain parameters (deployments pass JSON, `prefect.yaml`) and, for the
 candidate and then its baseline, `audit_version`: resolve and download the version (MLflow) ->
-validate the probe set (great-expectations; a failure stops here, before anything is written) ->
+read the probe set, every file as the audit uses it (`auditors.probes`; any problem stops here,
+before anything is written) ->
 find-or-create the model version and probe set rows and start-or-resume the run (storage) -> fan
-the probes not yet stored out to tasks in batches (`flows.fanout`; one transaction per probe,
-transient failures retried) -> read the run's records ONCE -> aggregate them and finish the run.
+the probes not yet stored out to tasks in batches (`flows.fanout`; each batch explained together,
+validated with great-expectations and stored in one transaction, transient failures retried) -> read the run's records ONCE -> aggregate them and finish the run.
 Then `flows.verdicts.judge` compares the two runs' records and stores the verdict, the alert is
 sent (`flows.alerts`), the report is built from the same records (`reports`), and the model's
 compliance dossier is regenerated (`flows.compliance`).
@@ -15,12 +16,13 @@ A fail verdict makes the flow run end FAILED (an `AuditRegressionError` raised a
 recorded), which is what Prefect automations and `mllm-audit audit`'s exit code 1 rely on; the
 exception carries the `AuditOutcome` with the report path.
 
-Resumption: work is committed per probe, and the run is keyed by (model version, probe set,
+Resumption: work is committed per batch, and the run is keyed by (model version, probe set,
 configuration), so rerunning a killed audit continues where it stopped and never duplicates rows.
 """
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,17 +30,19 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from auditors.probes import ProbeSet
 from comparison import ComparisonResult, RunResults
 from flows.compliance import regenerate_dossier_task
 from flows.config import Settings, load_settings
 from flows.defaults import resolve_probe_dir
 from flows.errors import AuditRegressionError, ModelNotFoundError
-from flows.fanout import explain_all, warm_model_in_background
+from flows.fanout import BackgroundPreparation, explain_all
 from flows.identity import audit_config, check_methods
 from flows.outcome import AuditOutcome
 from flows.registry import ResolvedModel, resolve_model
 from flows.request import DEFAULT_BATCH_SIZE, AuditRequest
 from flows.runners import default_task_runner
+from flows.stopping import note_interruption, stop_requested
 from flows.tasks import resolve_model_task, start_run_task, validate_probe_set_task
 from flows.verdicts import judge, regression_config
 from flows.worker import probe_layout_for, repository_for
@@ -52,7 +56,7 @@ class AuditedVersion:
     """One version's audited run, with its records as read once after the last probe was stored."""
 
     resolved: ResolvedModel
-    probe_set: dict[str, Any]  # name, version, content_hash, keys
+    probe_set: ProbeSet
     run: dict[str, Any]  # run_id, model_version_id, probe_set_id, status, done
     records: RunResults
     n_written: int
@@ -73,9 +77,8 @@ def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str,
     t = time.perf_counter()
     resolved = resolve_model_task(request.model_uri, home)
     timings["resolve_s"] = time.perf_counter() - t
-    warm_model_in_background(resolved, home)
     t = time.perf_counter()
-    probe_info = validate_probe_set_task(probe_dir)
+    probe_set = validate_probe_set_task(probe_dir)
     timings["validate_probes_s"] = time.perf_counter() - t
     config = audit_config(methods, request.explain_settings, request.metric_options)
     t = time.perf_counter()
@@ -83,17 +86,24 @@ def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str,
     timings["start_run_s"] = time.perf_counter() - t
     run_id, repository = int(run["run_id"]), repository_for(db)
     done = set(run["done"])
-    todo = [key for key in probe_info["keys"] if key not in done]
+    todo = [probe.id for probe in probe_set.probes if probe.id not in done]
     get_run_logger().info("audit run %s of %s: %d probes, %d already stored", run_id, resolved.source_uri,
-                          len(probe_info["keys"]), len(done))
+                          len(probe_set.probes), len(done))
     t = time.perf_counter()
+    preparation = BackgroundPreparation.start_if_useful(resolved, home, todo)
     try:
         n_written, work = explain_all(run_id, todo, request=request, probe_dir=probe_dir, resolved=resolved,
                                       methods=methods, db_url=db, home=home)
     except BaseException as exc:
+        # a stop request: flag it first, so the batches in worker threads stop after their probe in hand
+        error = f"interrupted by {signal.Signals(stop_requested()).name}" if note_interruption(exc) else (
+            f"{type(exc).__name__}: {exc}")
         timings["explain_wall_s"] = time.perf_counter() - t
-        repository.finish_run(run_id, "failed", timings, error=f"{type(exc).__name__}: {exc}"[:2000])
+        repository.finish_run(run_id, "failed", timings, error=error[:2000])  # a rerun resumes it
         raise
+    finally:
+        if preparation is not None:
+            preparation.close()
     timings["explain_wall_s"] = time.perf_counter() - t
     timings.update(work)
     t = time.perf_counter()
@@ -106,7 +116,7 @@ def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str,
         records = replace(records, metrics=[*records.per_probe_metrics(), *aggregates])
         timings["aggregate_s"] = time.perf_counter() - t
         repository.finish_run(run_id, "completed", timings)
-    return AuditedVersion(resolved, probe_info, run, records, n_written, timings)
+    return AuditedVersion(resolved, probe_set, run, records, n_written, timings)
 
 
 def champion_uri(resolved: ResolvedModel, home: str) -> str | None:
@@ -164,7 +174,7 @@ def audit_model_version(
 
 
 def _audit(request: AuditRequest) -> AuditOutcome:
-    from flows.alerts import alert_once
+    from flows.alerts import send_alerts
 
     started = time.perf_counter()
     settings = load_settings(home=request.home, db_url=request.db_url)
@@ -191,8 +201,8 @@ def _audit(request: AuditRequest) -> AuditOutcome:
 
     report_dir = Path(request.out_dir).expanduser() if request.out_dir else settings.reports_dir / f"run-{candidate.run_id}"
     if verdict is not None and baseline is not None:
-        # alert first (the report's alerts section then shows this run's), naming the report's path
-        alert_once(repository, verdict, model_version_id=candidate.run["model_version_id"],
+        # alert first (the report's alerts section then shows this audit's), naming the report's path
+        send_alerts(repository, verdict, model_version_id=candidate.run["model_version_id"],
                    probe_set_id=candidate.run["probe_set_id"], baseline_model_version_id=baseline.run["model_version_id"],
                    report_path=str((report_dir / f"{REPORT_STEM}.html").resolve()), settings=settings,
                    webhook_url=request.webhook_url)
@@ -207,14 +217,14 @@ def _audit(request: AuditRequest) -> AuditOutcome:
     outcome = AuditOutcome(
         run_id=candidate.run_id,
         model=candidate.resolved,
-        probe_set_name=candidate.probe_set["name"],
-        probe_set_version=str(candidate.probe_set["version"]),
-        probe_set_hash=candidate.probe_set["content_hash"],
+        probe_set_name=candidate.probe_set.name,
+        probe_set_version=str(candidate.probe_set.version),
+        probe_set_hash=candidate.probe_set.content_hash,
         methods=methods,
         verdict=verdict.verdict if verdict else "none",
         reason=verdict.headline if verdict else "reference audit (no baseline to compare with)",
         reasons=tuple(verdict.reasons) if verdict else (),
-        n_probes=len(candidate.probe_set["keys"]),
+        n_probes=len(candidate.probe_set.probes),
         n_explained=candidate.n_written,
         n_resumed=len(candidate.run["done"]),
         baseline_run_id=baseline.run_id if baseline else None,

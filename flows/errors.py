@@ -29,6 +29,11 @@ class RegistryError(FlowsError):
     """The model registry (MLflow) refused an operation or is unreachable."""
 
 
+class RegistryUnreachableError(RegistryError):
+    """Nothing answers at the registry's HTTP URI (refused, unknown host, silence), after the
+    bounded retries of `flows.registry.reachability`; the flow does not retry it again."""
+
+
 class ModelNotFoundError(RegistryError, FlowsInputError):
     """A registered model, version or alias does not exist."""
 

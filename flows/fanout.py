@@ -1,8 +1,8 @@
 """Fan the probes of one run out to `explain-probes` tasks in batches and follow them.
 
 Why a module of its own: submitting batches, a terminal progress bar, a progress artifact in the
-Prefect UI and warming the model while the probe set is validated are the audit's plumbing, apart
-from what the audit decides.
+Prefect UI and preparing the model and great-expectations in the background are the audit's
+plumbing, apart from what the audit decides.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import threading
 from typing import Any
+
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.futures import as_completed
+from tqdm.auto import tqdm
 
 from flows.registry import ResolvedModel
 from flows.request import AuditRequest
@@ -22,34 +26,56 @@ def chunks(keys: list[str], size: int) -> list[list[str]]:
     return [keys[i : i + size] for i in range(0, len(keys), size)]
 
 
-def warm_model_in_background(resolved: ResolvedModel, home: str) -> None:
-    """Open the model in this process while the probe set is validated (both take seconds).
+class BackgroundPreparation:
+    """Opens the model and then imports great-expectations on a background thread while the
+    first batches explain; `close()` waits for it, so nothing imports in the background afterwards.
 
-    Only with the thread-pool runner, whose tasks share this process's model cache; Dask workers
-    open their own copy. A failure here is ignored: the first batch hits it again and reports it.
+    Why this order: both go through the import gate (`flows.import_gate`); great-expectations
+    waits until the model's first explanation has run, so the import never delays an explanation
+    (it overlaps the batches after it) and is usually done when the first batch is validated.
+    Only with the thread-pool runner, whose tasks share this process's caches; Dask workers
+    prepare their own. A failure here is ignored: the batch that needs the same thing reports it.
     """
-    from prefect.context import FlowRunContext
-    from prefect.task_runners import ThreadPoolTaskRunner
 
-    from flows.worker import model_for
+    def __init__(self, resolved: ResolvedModel, home: str) -> None:
+        self._resolved, self._home = resolved, home
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._prepare, name="mllm-audit-prepare", daemon=True)
 
-    context = FlowRunContext.get()
-    if context is None or not isinstance(context.task_runner, ThreadPoolTaskRunner) or resolved.local_dir is None:
-        return
+    @classmethod
+    def start_if_useful(cls, resolved: ResolvedModel, home: str, todo: list[str]) -> "BackgroundPreparation | None":
+        from prefect.context import FlowRunContext
+        from prefect.task_runners import ThreadPoolTaskRunner
 
-    def warm() -> None:
+        context = FlowRunContext.get()
+        if not todo or context is None or not isinstance(context.task_runner, ThreadPoolTaskRunner) \
+                or resolved.local_dir is None:
+            return None
+        preparation = cls(resolved, home)
+        preparation._thread.start()
+        return preparation
+
+    def _prepare(self) -> None:
+        from flows.validation import prepare
+        from flows.worker import model_for
+
         try:
-            model_for(str(resolved.local_dir), resolved.source_uri, home)
-        except Exception:  # noqa: BLE001 - see docstring
+            opened = model_for(str(self._resolved.local_dir), self._resolved.source_uri, self._home)
+            while not opened.first_use.attempted.wait(0.05):
+                if self._stop.is_set():
+                    return
+            if not self._stop.is_set():
+                prepare()
+        except Exception:  # noqa: BLE001 - see the class note
             pass
 
-    threading.Thread(target=warm, name="mllm-audit-model-warmup", daemon=True).start()
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _progress_artifact(progress: float, description: str, artifact_id: Any = None) -> Any:
     """Progress in the Prefect UI; never lets an API hiccup break the audit."""
-    from prefect.artifacts import create_progress_artifact, update_progress_artifact
-
     try:
         if artifact_id is None:
             return create_progress_artifact(progress=progress, description=description)
@@ -63,9 +89,6 @@ def explain_all(run_id: int, todo: list[str], *, request: AuditRequest, probe_di
                 methods: tuple[str, ...], db_url: str | None, home: str) -> tuple[int, dict[str, float]]:
     """Submit the batches, follow them with a terminal bar and a UI progress artifact; returns the
     probes written and the summed per-stage seconds. The first failed batch is raised at the end."""
-    from prefect.futures import as_completed
-    from tqdm.auto import tqdm
-
     label = f"{resolved.name} v{resolved.version}"
     totals = {"explain_s": 0.0, "score_s": 0.0, "validate_s": 0.0, "store_s": 0.0}
     if not todo:
@@ -76,27 +99,28 @@ def explain_all(run_id: int, todo: list[str], *, request: AuditRequest, probe_di
                                    dict(request.explain_settings), dict(request.metric_options), db_url, home)
         for batch in chunks(todo, request.batch_size)
     ]
-    artifact = _progress_artifact(0.0, f"explaining {len(todo)} probes of {label}")
-    written = done_batches = 0
+    artifact = _progress_artifact(0.0, f"0/{len(todo)} probes of {label}")
+    written = finished = done_batches = 0  # `finished` counts itself: a disabled bar's counter stays at 0
     update_every = max(1, len(futures) // 20)
     pids: list[int] = []
-    failures: list[BaseException] = []
+    failures: list[Exception] = []
     with tqdm(total=len(todo), desc=f"audit {label}", unit="probe", disable=not request.show_progress,
               dynamic_ncols=True) as bar:
         for future in as_completed(futures):
             try:
                 result: ProbeBatchResult = future.result()
-            except BaseException as exc:  # noqa: BLE001 - collected, the run is marked failed by the caller
-                failures.append(exc)
+            except Exception as exc:  # noqa: BLE001 - collected, the run is marked failed by the caller
+                failures.append(exc)  # (an interruption is a BaseException: it stops the loop at once)
                 continue
             written += len(result.written)
             pids.append(result.pid)
             for key in totals:
                 totals[key] += getattr(result, key)
+            finished += len(result.written) + len(result.skipped)
             bar.update(len(result.written) + len(result.skipped))
             done_batches += 1
-            if done_batches % update_every == 0 or bar.n >= len(todo):  # ~20 UI updates, not one per batch
-                _progress_artifact(100.0 * bar.n / len(todo), f"{bar.n}/{len(todo)} probes of {label}", artifact)
+            if done_batches % update_every == 0 or finished >= len(todo):  # ~20 UI updates, not one per batch
+                _progress_artifact(100.0 * finished / len(todo), f"{finished}/{len(todo)} probes of {label}", artifact)
     if failures:
         raise failures[0]
     totals["worker_processes"] = float(len(set(pids)))

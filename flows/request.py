@@ -2,8 +2,9 @@
 
 Why one typed request: the command line, the Prefect flow (whose deployments pass plain JSON
 parameters, `prefect.yaml`) and the registry watcher all start audits; they build the same object,
-and its cheap checks (URIs, probe folder, batch size, methods listed twice, comparison settings)
-answer bad input in milliseconds, before Prefect, MLflow or torch are started. Checks that need the
+and its cheap checks (model URIs, database URL with its driver and SQLite folder, probe folder,
+batch size, methods listed twice, comparison settings) answer bad input in milliseconds, before
+Prefect, MLflow or torch are started. Checks that need the
 heavy stack (which methods exist, explain settings) run in the flow (`flows.identity`).
 """
 
@@ -58,6 +59,10 @@ class AuditRequest:
             raise FlowsInputError(f"batch size must be a positive integer, got {self.batch_size!r}")
         if len(set(self.methods)) != len(self.methods):
             raise FlowsInputError(f"methods listed twice: {', '.join(self.methods)}")
+        if self.db_url is not None:
+            from storage.engine import check_database_url
+
+            check_database_url(self.db_url)
         if self.probe_set is not None:
             check_probe_folder(self.probe_set)
         if self.regression:

@@ -1,5 +1,5 @@
-"""The Prefect tasks of an audit: resolve the model, validate the probe set, start the run,
-explain a batch of probes.
+"""The Prefect tasks of an audit: resolve the model, read (and so validate) the probe set, start
+the run, explain a batch of probes.
 
 Why tasks carry only paths, ids and plain settings: Prefect hashes task inputs and Dask pickles
 them, and a torch model must never travel; whatever process runs a task opens the model and probe
@@ -8,18 +8,23 @@ set itself, once (`flows.worker`). Failures that are the input's fault are never
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.config import load_settings
-from flows.errors import FlowsInputError, ValidationFailedError
+from flows.errors import FlowsInputError, RegistryUnreachableError, ValidationFailedError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from auditors.probes import ProbeSet
 from flows.identity import code_version, package_versions
 from flows.registry import ResolvedModel, resolve_model
 from flows.worker import ProbeBatchResult, repository_for, run_probe_batch
 
-_NO_RETRY = (FlowsInputError, ValidationFailedError, KeyError, TypeError)
+# RegistryUnreachableError: `flows.registry.reachability` already retried it, visibly;
+# KeyboardInterrupt: `flows.stopping.AuditInterrupted`, a stop request
+_NO_RETRY = (FlowsInputError, ValidationFailedError, RegistryUnreachableError, KeyboardInterrupt, KeyError, TypeError)
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -48,22 +53,13 @@ def resolve_model_task(model_uri: str, home: str) -> ResolvedModel:
 
 
 @task(name="validate-probe-set", cache_policy=NO_CACHE)
-def validate_probe_set_task(probe_dir: str) -> dict[str, Any]:
-    """great-expectations probe-manifest suite, then the loader's own checks; raises on failure."""
-    from auditors.probes import ProbeSetError
+def validate_probe_set_task(probe_dir: str) -> "ProbeSet":
+    """Read the probe set exactly as the audit uses it (`auditors.probes`: every image and mask
+    decoded, limits, encodings, ids); raises `ProbeSetError` naming each problem's file and line,
+    before any run row is written. The same reader serves `mllm-audit probes validate`."""
+    from flows.worker import probe_set_for
 
-    from flows.validation import validate_probe_manifest
-    from flows.worker import mark_probe_manifest_validated, probe_manifest_validated, probe_set_for
-
-    if not probe_manifest_validated(probe_dir):  # e.g. the baseline's audit right after the candidate's
-        validate_probe_manifest(probe_dir).raise_for_failures()
-        mark_probe_manifest_validated(probe_dir)
-    try:
-        probe_set = probe_set_for(probe_dir)
-    except ProbeSetError as exc:
-        raise ValidationFailedError("probe_manifest", [str(p) for p in getattr(exc, "problems", [exc])]) from exc
-    return {"name": probe_set.name, "version": probe_set.version, "content_hash": probe_set.content_hash,
-            "keys": [p.id for p in probe_set.probes]}
+    return probe_set_for(probe_dir)
 
 
 @task(name="start-run", cache_policy=NO_CACHE)

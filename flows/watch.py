@@ -106,9 +106,7 @@ def watch_registry(
     except ModelNotFoundError:
         champion = None
         logger.warning("%s has no '%s' alias: versions are audited without a baseline", name, CHAMPION_ALIAS)
-    from flows.validation import validate_probe_manifest
-
-    validate_probe_manifest(probe_dir).raise_for_failures()
+    probe_set_for(probe_dir)  # read and so validated (ProbeSetError) before any version is audited
     done = audited_versions(name, probe_dir, config, db)
     pending = [v for v in versions if v.version not in done]
     if champion is not None:

@@ -59,6 +59,7 @@ class HistoryEntry:
     verdict: str | None  # the run's latest stored verdict; None: never judged
     baseline_run_id: int | None = None  # the baseline that verdict was judged against
     aggregates: tuple[MetricRecord, ...] = ()  # the run's aggregate metrics, for the trend chart
+    aliases: tuple[str, ...] = ()  # the version's aliases as the registry reported them at its latest audit
 
 
 @dataclass(frozen=True)

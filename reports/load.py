@@ -111,18 +111,19 @@ def history(repo: Any, model_name: str, runs: Mapping[int, RunResults] | None = 
     records already read, whose aggregates are not read again)."""
     runs = runs or {}
     entries: list[HistoryEntry] = []
-    versions: dict[int, str] = {}
+    versions: dict[int, Any] = {}
     probe_sets: dict[int, str] = {}
     for past in repo.list_runs(model_name=model_name):
         if past.model_version_id not in versions:
-            versions[past.model_version_id] = repo.get_model_version(past.model_version_id).version
+            versions[past.model_version_id] = repo.get_model_version(past.model_version_id)
         if past.probe_set_id not in probe_sets:
             ps = repo.get_probe_set(past.probe_set_id)
             probe_sets[past.probe_set_id] = f"{ps.name}@{ps.version}"
         latest = repo.latest_verdict(past.id)
         entries.append(HistoryEntry(
             run_id=past.id,
-            model_version=versions[past.model_version_id],
+            model_version=versions[past.model_version_id].version,
+            aliases=tuple(versions[past.model_version_id].aliases),
             status=past.status,
             started_at=past.started_at,
             finished_at=past.finished_at,

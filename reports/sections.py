@@ -123,17 +123,28 @@ def history_section(data: ReportData) -> str:
     rows = []
     for h in data.history:
         current = ' class="current"' if h.run_id == data.run.id else ""
-        rows.append([f"<span{current}>v{esc(h.model_version)}</span>", esc(h.run_id), esc(h.probe_set),
+        aliases = f" ({', '.join(h.aliases)})" if h.aliases else ""  # the registry's at the latest audit
+        rows.append([f"<span{current}>v{esc(h.model_version)}{esc(aliases)}</span>", esc(h.run_id), esc(h.probe_set),
                      esc(h.status), esc(_iso(h.started_at)), esc(_iso(h.finished_at)),
                      _pill(h.verdict) if h.verdict else "&ndash;",
                      esc(h.baseline_run_id) if h.baseline_run_id is not None else "&ndash;"])
     return ('<section id="history"><h2>Audit history of this model</h2>'
             "<p>Every audit of this model, in version order, with its latest stored verdict against the "
-            "baseline run named beside it. The charts show each audit's overall metrics, one panel per "
-            "metric and one line per explanation method.</p>"
+            "baseline run named beside it; a version's aliases are the registry's at its latest audit. The "
+            "charts show each audit's overall metrics, one panel per metric and one line per explanation "
+            "method.</p>"
             + table(["version", "run", "probe set", "status", "started", "finished", "verdict", "baseline run"],
                     rows, "data history")
             + '<div class="chart" id="fig-history"></div></section>')
+
+
+def _delivery(d: dict) -> str:
+    """One channel's outcome: delivered (and where), not sent (and why), or failed (and why)."""
+    if d.get("ok"):
+        return f"{d.get('channel')}: ok" + (f" ({d['destination']})" if d.get("destination") else "")
+    if d.get("attempts") == 0:
+        return f"{d.get('channel')}: {d.get('error')}"
+    return f"{d.get('channel')}: FAILED {d.get('error')}"
 
 
 def alerts_section(data: ReportData) -> str:
@@ -142,10 +153,7 @@ def alerts_section(data: ReportData) -> str:
     rows = []
     for a in data.alerts:
         deliveries = a.payload.get("deliveries", []) if isinstance(a.payload, dict) else []
-        outcome = "; ".join(
-            f"{d.get('channel')}: {'ok' if d.get('ok') else 'FAILED ' + str(d.get('error'))}"
-            for d in deliveries if isinstance(d, dict)
-        ) or ", ".join(a.channels)
+        outcome = "; ".join(_delivery(d) for d in deliveries if isinstance(d, dict)) or ", ".join(a.channels)
         rows.append([esc(_iso(a.created_at)), esc(a.verdict), esc(a.message), esc(outcome)])
     return ('<section id="alerts"><h2>Alerts</h2>'
             + table(["raised", "verdict", "message", "channels"], rows, "data") + "</section>")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.database import RepositoryPart
@@ -142,6 +142,22 @@ class CatalogRepository(RepositoryPart):
             return _probe_set_record(row)
 
         return self._db.get_or_create(work)
+
+    def find_complete_probe_set(self, content_hash: str) -> ProbeSetRecord | None:
+        """The stored probe set with this content hash when every one of its probes has its
+        thumbnail, else None (then `get_or_create_probe_set` stores it or fills the thumbnails in).
+
+        Why: making thumbnails decodes every image; a caller asks this first and makes them only
+        for a set the database does not hold whole.
+        """
+        with self._db.transaction() as session:
+            row = session.scalars(select(ProbeSet).where(ProbeSet.content_hash == content_hash)).one_or_none()
+            if row is None:
+                return None
+            lacking = session.scalar(
+                select(func.count()).select_from(Probe).where(Probe.probe_set_id == row.id, Probe.thumbnail.is_(None))
+            )
+            return None if lacking else _probe_set_record(row)
 
     def get_probe_set(self, probe_set_id: int) -> ProbeSetRecord:
         with self._db.transaction() as session:

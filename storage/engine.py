@@ -9,7 +9,11 @@ the writer), a busy timeout (writers queue instead of failing) and `BEGIN IMMEDI
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,10 @@ SQLITE_BUSY_TIMEOUT_S = 60.0
 PG_CONNECT_TIMEOUT_S = 10
 
 _SUPPORTED = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+#: the Python module each supported driver needs (checked before anything connects)
+_DRIVER_MODULES = {"postgresql+psycopg": "psycopg"}
+#: "scheme://user:PASSWORD@" in text SQLAlchemy could not parse: the password is all we hide
+_PASSWORD_IN_TEXT = re.compile(r"(?P<head>//[^:/@]*:)(?P<password>.*)(?P<tail>@)")
 
 
 def audit_home() -> Path:
@@ -50,8 +58,9 @@ def safe_url(url: URL | str) -> str:
         return url.render_as_string(hide_password=True)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
+    except (ArgumentError, ValueError):
+        # Shown so the user can spot the typo; only a password, if one can be told apart, is hidden.
+        return _PASSWORD_IN_TEXT.sub(r"\g<head>***\g<tail>", url)
 
 
 def parse_database_url(url: str | URL | None) -> URL:
@@ -70,14 +79,15 @@ def parse_database_url(url: str | URL | None) -> URL:
             text = "postgresql://" + text[len("postgres://") :]
         try:
             parsed = make_url(text)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
             raise InvalidDatabaseURLError(
                 f"cannot parse database URL {safe_url(text)!r}; expected {_SUPPORTED}"
             ) from None
     else:
         parsed = url
-    backend = parsed.get_backend_name()
-    driver = parsed.get_driver_name()
+    # From the URL's text alone: URL.get_driver_name() loads the dialect, which raises
+    # NoSuchModuleError (an "internal error") for a scheme SQLAlchemy does not know.
+    backend, _, driver = parsed.drivername.partition("+")
     if backend == "sqlite":
         if driver not in ("pysqlite", ""):
             raise InvalidDatabaseURLError(f"unsupported SQLite driver {driver!r} in {safe_url(parsed)}; use sqlite:///PATH")
@@ -104,6 +114,29 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database).expanduser()
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, waiting out other processes that are switching it at the same time.
+
+    Why a loop: SQLite does not call its busy handler for a journal-mode change, so two processes
+    opening one fresh file at once could see "database is locked" straight away (found by CI: two
+    audits creating one database together). WAL is a property of the file: once one process has
+    switched it, every later connection finds it in WAL already and skips the change.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,7 +149,7 @@ def _tune_sqlite(engine: Engine) -> None:
             # only takes effect when the file is created, a no-op afterwards.
             cursor.execute("PRAGMA page_size = 8192")
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor)
             # NORMAL is crash-safe in WAL mode (a killed process never corrupts the database).
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
@@ -128,23 +161,37 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str | URL | None, *, create_parent: bool = False) -> Engine:
-    """An engine for `url` (None: the default database), tuned for the backend.
+def check_database_url(url: str | URL | None, *, create_parent: bool = False) -> URL:
+    """Everything about `url` that can be known without connecting, in milliseconds.
 
-    `create_parent` creates a SQLite file's folder (only wanted for the default home folder: a
-    mistyped explicit path should fail, not sprout directories).
+    Why apart from `make_engine`: an audit checks its database before it starts Prefect or loads a
+    model (seconds to minutes), so a typo is answered at once. Checks the scheme and driver, that
+    the driver's module is installed, and that a SQLite file's folder exists; `create_parent`
+    creates that folder instead (only wanted for the default home folder: a mistyped explicit path
+    should fail, not sprout directories).
     """
     parsed = parse_database_url(url)
+    module = _DRIVER_MODULES.get(parsed.drivername)
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise DatabaseDriverMissingError(
+            f"no driver for {safe_url(parsed)} (module {module!r} is not installed); "
+            "install it with: pip install 'mllm-audit[postgres]'"
+        )
+    path = sqlite_path(parsed)
+    if path is not None:
+        if create_parent:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.parent.is_dir():
+            raise InvalidDatabaseURLError(f"folder {path.parent} of SQLite database {safe_url(parsed)} does not exist")
+    return parsed
+
+
+def make_engine(url: str | URL | None, *, create_parent: bool = False) -> Engine:
+    """An engine for `url` (None: the default database), tuned for the backend, after
+    `check_database_url`'s checks."""
+    parsed = check_database_url(url, create_parent=create_parent)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        path = sqlite_path(parsed)
-        if path is not None:
-            if create_parent:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            elif not path.parent.is_dir():
-                raise InvalidDatabaseURLError(
-                    f"folder {path.parent} of SQLite database {safe_url(parsed)} does not exist"
-                )
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     else:
         kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}

@@ -14,34 +14,43 @@ import numpy as np
 from PIL import Image
 
 from auditors.errors import AuditorInputError
+from auditors.probes.files import decode_image, decode_mask
 from comparison.words import normalize_word
 
 
 class ProbeSetError(AuditorInputError):
     """A probe set that cannot be used; `problems` lists every problem found, not just the first."""
 
+    SHOWN = 20  # problems spelled out in the message (all of them stay in `problems`)
+
     def __init__(self, root: Path | str, problems: list["ProbeProblem"]):
         self.root = Path(root)
         self.problems = list(problems)
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"invalid probe set {self.root} ({len(self.problems)} problem(s)):\n{lines}")
+        lines = "\n".join(f"  - {problem}" for problem in self.problems[: self.SHOWN])
+        more = f"\n  (and {len(self.problems) - self.SHOWN} more)" if len(self.problems) > self.SHOWN else ""
+        super().__init__(f"invalid probe set {self.root} ({len(self.problems)} problem(s)):\n{lines}{more}")
 
 
 @dataclass(frozen=True)
 class ProbeProblem:
     """One thing wrong with a probe set folder.
 
-    `code` is stable (tests and tools match on it); `message` names the file, line and probe.
+    `code` is stable (tests and tools match on it); `file` is the folder's file the problem was
+    found in (`probes.jsonl` for a probe's line, also when its image is the culprit, which the
+    message names), `line` its 1-based line when known.
     """
 
     code: str
     message: str
-    line: int | None = None  # 1-based line of probes.jsonl, when the problem belongs to one line
+    line: int | None = None
     probe_id: str | None = None
+    file: str | None = "probes.jsonl"
 
     def __str__(self) -> str:
-        where = f"probes.jsonl line {self.line}: " if self.line is not None else ""
-        return f"[{self.code}] {where}{self.message}"
+        where = self.file or ""
+        if self.line is not None:
+            where += f" line {self.line}"
+        return f"{where}: {self.message} [{self.code}]" if where else f"{self.message} [{self.code}]"
 
 
 @dataclass(frozen=True)
@@ -73,14 +82,14 @@ class Probe:
         return self.root / self.image_path
 
     def load_image(self) -> Image.Image:
-        """The probe image as RGB (models expect three channels whatever the file holds)."""
-        with Image.open(self.image_file) as image:
-            return image.convert("RGB")
+        """The probe image as RGB (models expect three channels whatever the file holds), decoded
+        by the same function that validated it (`auditors.probes.files`)."""
+        return decode_image(self.image_file, self.image_path)
 
     def load_mask(self, index: int) -> np.ndarray:
         """Object `index`'s mask as a bool array [height, width]; any non-zero pixel is foreground."""
-        with Image.open(self.root / self.objects[index].mask_path) as mask:
-            return np.asarray(mask.convert("L")) > 0
+        mask_path = self.objects[index].mask_path
+        return decode_mask(self.root / mask_path, mask_path)
 
     def object_words(self) -> tuple[tuple[str, ...], ...]:
         return tuple(obj.words for obj in self.objects)

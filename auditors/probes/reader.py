@@ -1,7 +1,11 @@
 """Read and validate a probe-set folder: `probeset.yaml` + `probes.jsonl` + the files they name.
 
-Why one pass that collects every problem: a user fixing a hand-made probe set wants the whole list
-(every bad line, every missing mask) at once, not one error per attempt.
+Why one reader for validation and loading: `mllm-audit probes validate`, the audit's validation
+step and the audit itself all go through `load_probe_set`/`validate_probe_set`, which read every file
+as the audit uses it (text decoded strictly, JSON without NaN or duplicate keys, every image and
+mask decoded whole by `auditors.probes.files`, the limits of `auditors.probes.rules`), so what
+passes here cannot fail later for the same reason. It collects every problem in one pass, each with
+its file and line: a user fixing a hand-made set wants the whole list at once.
 """
 
 from __future__ import annotations
@@ -11,28 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-from PIL import Image, UnidentifiedImageError
-
+from auditors.probes.files import FileProblem, decode_image, decode_mask, near_names, read_text
 from auditors.probes.hashing import content_hash
+from auditors.probes.manifest import MANIFEST_NAME, Header, read_header
 from auditors.probes.model import Probe, ProbeObject, ProbeProblem, ProbeSet, ProbeSetError
+from auditors.probes.rules import (MAX_LINE_CHARS, MAX_PROBES, MAX_PROBES_FILE_BYTES, MAX_PROMPT_CHARS, OBJECT_KEYS,
+                                   PROBE_KEYS, id_problem, kind, text_problem, unknown_key_problem, word_problem)
 
-MANIFEST_NAME = "probeset.yaml"
 PROBES_NAME = "probes.jsonl"
-_KNOWN_PROBE_KEYS = {"id", "image", "prompt", "objects", "caption"}
+__all__ = ["MANIFEST_NAME", "PROBES_NAME", "load_probe_set", "validate_probe_set"]
 
 
 @dataclass
 class _Parsed:
-    name: str = ""
-    version: str = ""
-    description: str = ""
-    default_prompt: str | None = None
-    word_classes: dict[str, str] = field(default_factory=dict)
-    ordered_objects: bool = False
-    source: str | None = None
-    licence: str | None = None
-    manifest_read: bool = False  # False: probe-level 'missing prompt' would only repeat the manifest problem
+    header: Header
+    root: Path
     probes: list[Probe] = field(default_factory=list)
     problems: list[ProbeProblem] = field(default_factory=list)
 
@@ -42,279 +39,241 @@ class _Parsed:
 
 def validate_probe_set(path: str | Path) -> list[ProbeProblem]:
     """Every problem of the probe set at `path` (empty list: the set is valid)."""
-    return _parse(Path(path)).problems
+    return _parse(Path(path).expanduser())
 
 
 def load_probe_set(path: str | Path) -> ProbeSet:
     """Load a probe set; raises `ProbeSetError` listing every problem if it is not valid."""
-    root = Path(path)
-    parsed = _parse(root)
-    if parsed.problems:
-        raise ProbeSetError(root, parsed.problems)
+    root = Path(path).expanduser()
+    parsed = _Parsed(Header(), root)
+    problems = _parse(root, parsed)
+    if problems:
+        raise ProbeSetError(root, problems)
     files = [probe.image_path for probe in parsed.probes]
     files += [obj.mask_path for probe in parsed.probes for obj in probe.objects]
-    return ProbeSet(
-        name=parsed.name,
-        version=parsed.version,
-        description=parsed.description,
-        default_prompt=parsed.default_prompt,
-        content_hash=content_hash(root, files),
-        root=root,
-        probes=tuple(parsed.probes),
-        word_classes=dict(parsed.word_classes),
-        ordered_objects=parsed.ordered_objects,
-        source=parsed.source,
-        licence=parsed.licence,
-    )
+    header = parsed.header
+    return ProbeSet(name=header.name, version=header.version, description=header.description,
+                    default_prompt=header.default_prompt, content_hash=content_hash(root, files), root=root,
+                    probes=tuple(parsed.probes), source=header.source, licence=header.licence,
+                    word_classes=dict(header.word_classes), ordered_objects=header.ordered_objects)
 
 
-def _parse(root: Path) -> _Parsed:
-    parsed = _Parsed()
+def _parse(root: Path, parsed: _Parsed | None = None) -> list[ProbeProblem]:
+    parsed = parsed or _Parsed(Header(), root)
     if not root.is_dir():
-        parsed.problem("missing_folder", f"{root} is not a folder")
-        return parsed
-    _parse_manifest(root, parsed)
-    probes_file = root / PROBES_NAME
-    if not probes_file.is_file():
-        parsed.problem("missing_probes_file", f"{probes_file} does not exist")
-        return parsed
-    seen_ids: dict[str, int] = {}
+        return [ProbeProblem("missing_folder", f"{root} is not a folder", file=None)]
+    parsed.header = read_header(root)
+    parsed.root = root.resolve()
+    _parse_probes_file(parsed)
+    return parsed.header.problems + parsed.problems
+
+
+def _parse_probes_file(parsed: _Parsed) -> None:
+    path = parsed.root / PROBES_NAME
+    if not path.is_file():
+        hint = near_names(parsed.root, PROBES_NAME)
+        parsed.problem("missing_probes_file", f"{path} does not exist" + (f" (found {hint}: rename it)" if hint else ""))
+        return
     try:
-        text = probes_file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        parsed.problem("bad_json", f"{PROBES_NAME} is not UTF-8 text ({error})")
-        return parsed
+        text = read_text(path, MAX_PROBES_FILE_BYTES)
+    except FileProblem as problem:
+        parsed.problem(problem.code, str(problem))
+        return
+    seen: dict[str, tuple[str, int]] = {}  # lower-cased id -> (id, line): ids are file names
     n_records = 0
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    for line_no, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 may sit in a string
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         n_records += 1
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            parsed.problem("bad_json", f"not valid JSON ({error.msg} at column {error.colno})", line_no)
+        if n_records > MAX_PROBES:
+            parsed.problem("too_large", f"more than {MAX_PROBES:,} probes", line_no)
+            return
+        record = _json_object(line, line_no, parsed)
+        if record is None:
             continue
-        if not isinstance(record, dict):
-            parsed.problem("bad_json", f"expected a JSON object, got {type(record).__name__}", line_no)
-            continue
-        probe = _parse_probe(root, record, line_no, parsed)
+        probe = _parse_probe(record, line_no, parsed)
         if probe is None:
             continue
-        if probe.id in seen_ids:
-            parsed.problem(
-                "duplicate_id", f"probe id {probe.id!r} already used on line {seen_ids[probe.id]}", line_no, probe.id
-            )
+        first = seen.get(probe.id.lower())
+        if first is not None:
+            same = first[0] == probe.id
+            parsed.problem("duplicate_id", f"probe id {probe.id!r} already used on line {first[1]}" if same else
+                           f"probe id {probe.id!r} differs from {first[0]!r} (line {first[1]}) only in letter case "
+                           "(ids become file names)", line_no, probe.id)
             continue
-        seen_ids[probe.id] = line_no
+        seen[probe.id.lower()] = (probe.id, line_no)
         parsed.probes.append(probe)
     if n_records == 0:
-        parsed.problem("empty_set", f"{PROBES_NAME} holds no probes")
-    return parsed
+        parsed.problem("empty_set", f"{PROBES_NAME} holds no probes", None)
 
 
-def _parse_manifest(root: Path, parsed: _Parsed) -> None:
-    manifest = root / MANIFEST_NAME
-    if not manifest.is_file():
-        parsed.problem("missing_manifest", f"{manifest} does not exist")
-        return
+class _JsonProblem(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise _JsonProblem(f"key {duplicates[0]!r} appears twice in one object (the second would silently win)")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise _JsonProblem(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _JsonProblem(f"the number {text[:20]} is too large")
+    return value
+
+
+def _json_object(line: str, line_no: int, parsed: _Parsed) -> dict[str, Any] | None:
+    """The line as a JSON object, or None after recording why it is not one."""
+    if len(line) > MAX_LINE_CHARS:
+        parsed.problem("bad_json", f"line is {len(line):,} characters long (at most {MAX_LINE_CHARS:,})", line_no)
+        return None
+    if "\r" in line:
+        parsed.problem("bad_json", "bare carriage return inside the line: end lines with LF or CRLF", line_no)
+        return None
     try:
-        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        parsed.problem("bad_manifest", f"{MANIFEST_NAME} is not valid YAML ({error})")
-        return
-    if not isinstance(data, dict):
-        parsed.problem("bad_manifest", f"{MANIFEST_NAME} must be a mapping with name, version, description")
-        return
-    for key in ("name", "version"):
-        value = data.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            parsed.problem("missing_field", f"{MANIFEST_NAME} has no {key!r}")
-        elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            parsed.problem("bad_field", f"{MANIFEST_NAME} field {key!r} must be text, got {value!r}")
-    parsed.manifest_read = True
-    parsed.name = str(data.get("name", "") or "")
-    parsed.version = str(data.get("version", "") or "")
-    description = data.get("description", "")
-    if description is not None and not isinstance(description, str):
-        parsed.problem("bad_field", f"{MANIFEST_NAME} field 'description' must be text")
-    parsed.description = description if isinstance(description, str) else ""
-    prompt = data.get("default_prompt", data.get("prompt"))
-    if "default_prompt" in data and "prompt" in data and data["default_prompt"] != data["prompt"]:
-        parsed.problem("bad_field", f"{MANIFEST_NAME} has both 'default_prompt' and 'prompt' and they differ")
-    if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
-        parsed.problem("bad_field", f"{MANIFEST_NAME} field 'default_prompt' must be non-empty text")
-        prompt = None
-    parsed.default_prompt = prompt
-    _parse_word_classes(data.get("word_classes"), parsed)
-    ordered = data.get("ordered_objects", False)
-    if not isinstance(ordered, bool):
-        parsed.problem("bad_field", f"{MANIFEST_NAME} field 'ordered_objects' must be true or false")
-    parsed.ordered_objects = ordered is True
-    parsed.source = _optional_text(data, "source", parsed)
-    parsed.licence = _licence(data, parsed)
-
-
-def _parse_word_classes(raw: Any, parsed: _Parsed) -> None:
-    """`word_classes: {colour: [red, blue], shape: [circle]}`: each word in one class at most."""
-    if raw is None:
-        return
-    if not isinstance(raw, dict) or not all(isinstance(k, str) and k.strip() for k in raw):
-        parsed.problem("bad_field", f"{MANIFEST_NAME} field 'word_classes' must map class names to lists of words")
-        return
-    for name, words in raw.items():
-        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
-            parsed.problem("bad_field", f"{MANIFEST_NAME} word class {name!r} must be a list of words")
-            continue
-        for word in words:
-            key = word.strip().lower()
-            if parsed.word_classes.get(key, name) != name:
-                parsed.problem("bad_field", f"{MANIFEST_NAME}: word {word!r} is in two word classes "
-                                            f"({parsed.word_classes[key]!r} and {name!r})")
-            parsed.word_classes[key] = name
-
-
-def _optional_text(data: dict[str, Any], key: str, parsed: _Parsed) -> str | None:
-    """An optional free-text manifest field: absent or empty is None, anything but text a problem."""
-    value = data.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
+        record = json.loads(line, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant,
+                            parse_float=_finite)
+    except json.JSONDecodeError as error:
+        parsed.problem("bad_json", f"not valid JSON ({error.msg} at column {error.colno})", line_no)
         return None
-    if not isinstance(value, str):
-        parsed.problem("bad_field", f"{MANIFEST_NAME} field {key!r} must be text, got {value!r}")
+    except _JsonProblem as error:
+        parsed.problem("bad_json", str(error), line_no)
         return None
-    return value.strip()
-
-
-def _licence(data: dict[str, Any], parsed: _Parsed) -> str | None:
-    """`licence` (or the American spelling `license`; both given must agree)."""
-    british, american = _optional_text(data, "licence", parsed), _optional_text(data, "license", parsed)
-    if british and american and british != american:
-        parsed.problem("bad_field", f"{MANIFEST_NAME} has both 'licence' and 'license' and they differ")
-    return british or american
-
-
-def _parse_probe(root: Path, record: dict[str, Any], line_no: int, parsed: _Parsed) -> Probe | None:
-    probe_id = record.get("id")
-    if isinstance(probe_id, int) and not isinstance(probe_id, bool):
-        probe_id = str(probe_id)
-    if not isinstance(probe_id, str) or not probe_id.strip():
-        parsed.problem("missing_field", "probe has no 'id' (a non-empty string)", line_no)
+    except (ValueError, RecursionError) as error:  # e.g. an integer of more than 4300 digits, deep nesting
+        parsed.problem("bad_json", f"not usable JSON ({' '.join(str(error).split())[:120] or 'nested too deeply'})",
+                       line_no)
         return None
-    ok = True
+    if not isinstance(record, dict):
+        parsed.problem("bad_json", f"expected a JSON object, got {kind(record)}", line_no)
+        return None
+    return record
+
+
+def _parse_probe(record: dict[str, Any], line_no: int, parsed: _Parsed) -> Probe | None:
+    raw_id = record.get("id")
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    id_error = "probe has no 'id'" if raw_id is None else id_problem(raw_id)
+    if id_error:
+        parsed.problem("missing_field" if raw_id is None else "bad_id", id_error, line_no)
+        return None
+    probe_id: str = raw_id
+
+    def problem(code: str, message: str) -> None:
+        parsed.problem(code, f"probe {probe_id!r}: {message}", line_no, probe_id)
+
+    n_before = len(parsed.problems)
+    for key in record:
+        if unknown := unknown_key_problem(key, PROBE_KEYS, "line", strict=False):
+            problem("unknown_key", unknown)
     image_rel = record.get("image")
     image_size = None
-    if not isinstance(image_rel, str) or not image_rel:
-        parsed.problem("missing_field", f"probe {probe_id!r} has no 'image' path", line_no, probe_id)
-        ok = False
-    else:
-        image_size = _check_file(root, image_rel, "image", line_no, probe_id, parsed)
-        ok = ok and image_size is not None
-    prompt = record.get("prompt", parsed.default_prompt)
-    if (not isinstance(prompt, str) or not prompt.strip()) and (parsed.manifest_read or "prompt" in record):
-        parsed.problem(
-            "missing_field",
-            f"probe {probe_id!r} has no 'prompt' and {MANIFEST_NAME} has no 'default_prompt'",
-            line_no,
-            probe_id,
-        )
-        ok = False
-    elif not isinstance(prompt, str) or not prompt.strip():
-        ok = False
+    image_path = _inside(image_rel, "image", problem, parsed.root)
+    if image_path is not None:
+        try:
+            image_size = decode_image(image_path, image_rel).size
+        except FileProblem as error:
+            problem(error.code, str(error))
+    prompt = _prompt(record, problem, parsed.header)
     caption = record.get("caption")
-    if caption is not None and not isinstance(caption, str):
-        parsed.problem("bad_field", f"probe {probe_id!r}: 'caption' must be text", line_no, probe_id)
-        ok = False
-    objects = _parse_objects(root, record.get("objects", []), image_size, line_no, probe_id, parsed)
-    if objects is None or not ok:
+    if caption is not None and (error := text_problem(caption, "'caption'", MAX_PROMPT_CHARS, line_breaks=True)):
+        problem("bad_field", error)
+    objects = _parse_objects(record.get("objects"), image_size, problem, parsed.root)
+    if len(parsed.problems) > n_before or objects is None or image_path is None or prompt is None:
         return None
-    metadata = {key: value for key, value in record.items() if key not in _KNOWN_PROBE_KEYS}
-    return Probe(
-        id=probe_id,
-        image_path=_normalise(image_rel),
-        prompt=prompt,
-        root=root,
-        objects=objects,
-        caption=caption,
-        metadata=metadata,
-    )
+    metadata = {key: value for key, value in record.items() if key not in PROBE_KEYS}
+    return Probe(id=probe_id, image_path=_normalise(image_rel), prompt=prompt, root=parsed.root, objects=objects,
+                 caption=caption, metadata=metadata)
 
 
-def _parse_objects(
-    root: Path, raw: Any, image_size: tuple[int, int] | None, line_no: int, probe_id: str, parsed: _Parsed
-) -> tuple[ProbeObject, ...] | None:
+def _prompt(record: dict[str, Any], problem: Any, header: Header) -> str | None:
+    if "prompt" in record:
+        error = text_problem(record["prompt"], "'prompt'", MAX_PROMPT_CHARS, line_breaks=True)
+        if error:
+            problem("bad_field", error)
+            return None
+        return record["prompt"]
+    if header.default_prompt is None and header.read:  # unread header: its own problem says enough
+        problem("missing_field", f"has no 'prompt' and {MANIFEST_NAME} has no 'default_prompt'")
+    return header.default_prompt
+
+
+def _parse_objects(raw: Any, image_size: tuple[int, int] | None, problem: Any, root: Path) -> tuple[ProbeObject, ...] | None:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        parsed.problem("bad_field", f"probe {probe_id!r}: 'objects' must be a list", line_no, probe_id)
+        problem("bad_field", f"'objects' must be a list, got {kind(raw)}")
         return None
     objects: list[ProbeObject] = []
-    ok = True
     for index, obj in enumerate(raw):
-        where = f"probe {probe_id!r} object {index}"
+        where = f"object {index}"
         if not isinstance(obj, dict):
-            parsed.problem("bad_field", f"{where} must be an object with 'words' and 'mask'", line_no, probe_id)
-            ok = False
+            problem("bad_field", f"{where} must be a JSON object with 'words' and 'mask', got {kind(obj)}")
             continue
+        for key in obj:
+            if unknown := unknown_key_problem(key, OBJECT_KEYS, where, strict=True):
+                problem("unknown_key", unknown)
         words = obj.get("words")
-        if (
-            not isinstance(words, list)
-            or not words
-            or not all(isinstance(word, str) and word.strip() and " " not in word.strip() for word in words)
-        ):
-            parsed.problem(
-                "missing_field", f"{where} needs 'words': a non-empty list of single words", line_no, probe_id
-            )
-            ok = False
+        word_errors = ([f"'words' must be a non-empty list of words, got {kind(words)}"]
+                       if not isinstance(words, list) or not words else
+                       [e for e in (word_problem(w) for w in words) if e])
+        for error in word_errors:
+            problem("bad_field" if words else "missing_field", f"{where}: {error}")
         mask_rel = obj.get("mask")
-        if not isinstance(mask_rel, str) or not mask_rel:
-            parsed.problem("missing_field", f"{where} has no 'mask' path", line_no, probe_id)
-            ok = False
+        mask_path = _inside(mask_rel, f"{where} mask", problem, root)
+        if mask_path is None:
             continue
-        mask_size = _check_file(root, mask_rel, "mask", line_no, probe_id, parsed)
-        if mask_size is None:
-            ok = False
+        try:
+            mask = decode_mask(mask_path, mask_rel)
+        except FileProblem as error:
+            problem(error.code, f"{where}: {error}")
             continue
-        if image_size is not None and mask_size != image_size:
-            parsed.problem(
-                "mask_size_mismatch",
-                f"{where}: mask {mask_rel} is {mask_size[0]}x{mask_size[1]} but the image is "
-                f"{image_size[0]}x{image_size[1]} (width x height)",
-                line_no,
-                probe_id,
-            )
-            ok = False
-        if ok:
-            objects.append(ProbeObject(words=tuple(w.strip() for w in words), mask_path=_normalise(mask_rel)))
-    return tuple(objects) if ok else None
+        height, width = mask.shape
+        if image_size is not None and (width, height) != image_size:
+            problem("mask_size_mismatch", f"{where}: mask {mask_rel} is {width}x{height} but the image is "
+                                          f"{image_size[0]}x{image_size[1]} (width x height)")
+        elif not mask.any():
+            problem("empty_mask", f"{where}: mask {mask_rel} has no foreground pixel (foreground is any non-zero "
+                                  "grey value; alpha and palette indices are not read)")
+        elif not word_errors:
+            objects.append(ProbeObject(words=tuple(words), mask_path=_normalise(mask_rel)))
+    return tuple(objects) if len(objects) == len(raw) else None
 
 
-def _check_file(
-    root: Path, rel: str, kind: str, line_no: int, probe_id: str, parsed: _Parsed
-) -> tuple[int, int] | None:
-    """Check that `rel` stays inside `root` and is a readable image; return its (width, height)."""
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or Path(rel).is_absolute() or "\\" in rel:
-        parsed.problem("path_escape", f"{kind} path {rel!r} must be relative to the probe set folder", line_no, probe_id)
+def _inside(rel: Any, what: str, problem: Any, root: Path) -> Path | None:
+    """The file `rel` names, when it is a relative path to a regular file inside `root`."""
+    if rel is None or rel == "":
+        problem("missing_field", f"has no {what} path")
         return None
-    target = root / rel
+    if error := text_problem(rel, f"{what} path", 1024):
+        problem("bad_field", error)
+        return None
+    if PurePosixPath(rel).is_absolute() or "\\" in rel or (len(rel) > 1 and rel[1] == ":"):
+        problem("path_escape", f"{what} path {rel!r} must be relative to the probe set folder, with '/'")
+        return None
     try:
-        inside = target.resolve().is_relative_to(root.resolve())
-    except OSError:
-        inside = False
+        target = (root / rel).resolve()
+        inside = target.is_relative_to(root)
+        is_file, exists = target.is_file(), target.exists()
+    except (OSError, RuntimeError, ValueError) as error:  # a symlink loop, a name too long
+        problem("missing_file", f"{what} {rel} cannot be resolved ({' '.join(str(error).split())[:120]})")
+        return None
     if not inside:
-        parsed.problem(
-            "path_escape", f"{kind} path {rel!r} leaves the probe set folder (via '..' or a link)", line_no, probe_id
-        )
+        problem("path_escape", f"{what} path {rel!r} leaves the probe set folder (via '..' or a link)")
         return None
-    if not target.is_file():
-        parsed.problem("missing_file", f"{kind} file {rel} does not exist", line_no, probe_id)
+    if not is_file:
+        problem("missing_file", f"{what} file {rel} " + ("is not a regular file" if exists else "does not exist"))
         return None
-    try:
-        with Image.open(target) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError) as error:
-        parsed.problem("unreadable_file", f"{kind} file {rel} is not a readable image ({error})", line_no, probe_id)
-        return None
-    return (width, height)
+    return target
 
 
 def _normalise(rel: str) -> str:

@@ -7,7 +7,6 @@ a half-written probe set behind that a later run would load and hash as if it we
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ from PIL import Image
 
 from auditors.probes.model import ProbeProblem, ProbeSet, ProbeSetError
 from auditors.probes.reader import MANIFEST_NAME, PROBES_NAME, load_probe_set
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+from auditors.probes.rules import PROBE_KEYS, id_problem, word_problem
 
 
 @dataclass
@@ -136,41 +134,38 @@ def _write_into(folder: Path, probes: list[ProbeDraft], manifest: dict[str, Any]
 def _check_drafts(probes: list[ProbeDraft], default_prompt: str | None) -> list[ProbeProblem]:
     problems: list[ProbeProblem] = []
     if not probes:
-        problems.append(ProbeProblem("empty_set", "no probes to write"))
+        problems.append(_problem("empty_set", "no probes to write"))
     seen: set[str] = set()
     for probe in probes:
-        if not isinstance(probe.id, str) or not _SAFE_ID.match(probe.id):
-            problems.append(
-                ProbeProblem("bad_id", f"probe id {probe.id!r} must be letters, digits, '.', '_' or '-'", None, None)
-            )
+        if error := id_problem(probe.id):
+            problems.append(_problem("bad_id", error))
             continue
-        if probe.id in seen:
-            problems.append(ProbeProblem("duplicate_id", f"probe id {probe.id!r} appears twice", None, probe.id))
-        seen.add(probe.id)
+        if probe.id.lower() in seen:
+            problems.append(_problem("duplicate_id", f"probe id {probe.id!r} appears twice (letter case aside)",
+                                     probe.id))
+        seen.add(probe.id.lower())
         if probe.prompt is None and default_prompt is None:
-            problems.append(ProbeProblem("missing_field", f"probe {probe.id!r} has no prompt and no default prompt"))
-        clash = {"id", "image", "prompt", "objects", "caption"} & set(probe.metadata)
+            problems.append(_problem("missing_field", f"probe {probe.id!r} has no prompt and no default prompt", probe.id))
+        clash = set(PROBE_KEYS) & set(probe.metadata)
         if clash:
-            problems.append(ProbeProblem("bad_field", f"probe {probe.id!r} metadata reuses keys {sorted(clash)}"))
+            problems.append(_problem("bad_field", f"probe {probe.id!r} metadata reuses keys {sorted(clash)}", probe.id))
         width, height = _as_rgb(probe.image).size
         for index, obj in enumerate(probe.objects):
             words = list(obj.words)
-            if not words or not all(isinstance(w, str) and w.strip() and " " not in w.strip() for w in words):
-                problems.append(
-                    ProbeProblem("missing_field", f"probe {probe.id!r} object {index}: words must be single words")
-                )
+            errors = [e for e in (word_problem(w) for w in words) if e] or ([] if words else ["no words"])
+            if errors:
+                problems.append(_problem("missing_field", f"probe {probe.id!r} object {index}: {errors[0]}", probe.id))
             mask = _as_bool_mask(obj.mask)
             if mask.shape != (height, width):
-                problems.append(
-                    ProbeProblem(
-                        "mask_size_mismatch",
-                        f"probe {probe.id!r} object {index}: mask is {mask.shape[1]}x{mask.shape[0]}, "
-                        f"image is {width}x{height} (width x height)",
-                        None,
-                        probe.id,
-                    )
-                )
+                problems.append(_problem("mask_size_mismatch", f"probe {probe.id!r} object {index}: mask is "
+                                         f"{mask.shape[1]}x{mask.shape[0]}, image is {width}x{height} (width x height)",
+                                         probe.id))
     return problems
+
+
+def _problem(code: str, message: str, probe_id: str | None = None) -> ProbeProblem:
+    """A problem of a draft (no file exists yet)."""
+    return ProbeProblem(code, message, None, probe_id, file=None)
 
 
 def _as_rgb(image: Image.Image | np.ndarray) -> Image.Image:
@@ -178,7 +173,7 @@ def _as_rgb(image: Image.Image | np.ndarray) -> Image.Image:
         return image.convert("RGB")
     array = np.asarray(image)
     if array.dtype != np.uint8:
-        raise ProbeSetError(Path("."), [ProbeProblem("bad_field", f"image arrays must be uint8, got {array.dtype}")])
+        raise ProbeSetError(Path("."), [_problem("bad_field", f"image arrays must be uint8, got {array.dtype}")])
     return Image.fromarray(array).convert("RGB")
 
 
@@ -187,5 +182,5 @@ def _as_bool_mask(mask: np.ndarray | Image.Image) -> np.ndarray:
         return np.asarray(mask.convert("L")) > 0
     array = np.asarray(mask)
     if array.ndim != 2:
-        raise ProbeSetError(Path("."), [ProbeProblem("bad_field", f"masks must be 2-D, got shape {array.shape}")])
+        raise ProbeSetError(Path("."), [_problem("bad_field", f"masks must be 2-D, got shape {array.shape}")])
     return array > 0

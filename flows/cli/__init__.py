@@ -14,5 +14,13 @@ __all__ = ["DEMO_MODEL_NAME", "EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXI
 
 
 def main() -> None:
-    """Console-script entry point (`mllm-audit`)."""
-    app()
+    """Console-script entry point (`mllm-audit`). A command stopped by SIGTERM/SIGINT ends at once
+    after its one line (`flows.stopping.exit_now`), not after seconds of interpreter teardown."""
+    from flows.stopping import exit_now, stop_requested
+
+    try:
+        app()
+    except SystemExit as exc:
+        if stop_requested():
+            exit_now(exc.code if isinstance(exc.code, int) else 128 + stop_requested())
+        raise

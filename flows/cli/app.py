@@ -2,7 +2,9 @@
 
 Exit codes (scripts and CI jobs rely on them): 0 the command ran and nothing regressed; 1 an audit
 found a regression (verdict fail); 2 bad input, usage or configuration, or a service that cannot be
-used (one line naming the problem); 3 an unexpected internal error. `--debug` shows the traceback.
+used (one line naming the problem); 3 an unexpected internal error; 128 + the signal (130 Ctrl-C,
+143 SIGTERM) when stopped (`flows.stopping`). `--debug` shows the traceback. stdout holds only each
+command's result lines (README, "Output"); status lines, progress and errors go to stderr.
 """
 
 from __future__ import annotations

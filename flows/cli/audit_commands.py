@@ -23,9 +23,12 @@ def _task_runner(dask: Optional[str], resolved_settings: Any) -> Any:
     return dask_task_runner(address)
 
 
-def _run(request: Any, task_runner: Any = None) -> Any:
+def _run(request: Any, resolved_settings: Any, task_runner: Any = None) -> Any:
+    """The registry answers (seconds, a line per retry) before Prefect starts; then the audit."""
     from flows.audit import run_audit
+    from flows.registry import check_registry
 
+    check_registry(resolved_settings)
     announce_prefect()
     return run_audit(request, task_runner)
 
@@ -76,7 +79,7 @@ def demo(
         model_uri=f"models:/{DEMO_MODEL_NAME}@candidate", probe_set=str(probe_dir),
         baseline_uri=f"models:/{DEMO_MODEL_NAME}@champion", db_url=resolved_settings.db_url,
         home=str(resolved_settings.home), out_dir=str(out) if out else None, batch_size=batch_size,
-    ))
+    ), resolved_settings)
     _print_outcome(outcome, time.perf_counter() - started)
     return EXIT_OK
 
@@ -105,7 +108,12 @@ def audit(
         baseline_uri=baseline, db_url=resolved_settings.db_url, home=str(resolved_settings.home),
         out_dir=str(out) if out else None, batch_size=batch_size, compare=not no_compare, webhook_url=webhook,
     )
-    outcome = _run(request, _task_runner(dask, resolved_settings))
+    if request.probe_set is not None:  # read (so validated) before Prefect starts; the flow reuses the read
+        from flows.defaults import resolve_probe_dir
+        from flows.worker import probe_set_for
+
+        probe_set_for(resolve_probe_dir(request.probe_set, resolved_settings))
+    outcome = _run(request, resolved_settings, _task_runner(dask, resolved_settings))
     return _print_outcome(outcome, time.perf_counter() - started)
 
 
@@ -120,11 +128,13 @@ def watch(
 ) -> int:
     """Audit every version of NAME not audited yet against its @champion (exit 1 if any regressed)."""
     resolved_settings = settings(db_url=db)
+    from flows.registry import check_registry
     from flows.request import check_probe_folder
     from flows.watch import WatchRegressionError, watch_registry
 
     if probes is not None:
         check_probe_folder(probes)
+    check_registry(resolved_settings)
     announce_prefect()
     runner = _task_runner(dask, resolved_settings)
     flow_fn = watch_registry.with_options(task_runner=runner) if runner else watch_registry

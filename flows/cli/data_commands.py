@@ -14,19 +14,21 @@ from flows.cli.guard import fail, guarded, settings
 @probes_app.command("validate")
 @guarded
 def probes_validate(folder: Path = typer.Argument(..., help="Probe set folder.")) -> int:
-    """Validate a probe set folder (great-expectations suite + loader checks); exit 2 when invalid."""
+    """Validate a probe set folder exactly as the audit reads it (every image and mask decoded); exit 2
+    when invalid, with one line per problem naming its file and line."""
     settings()
-    from auditors.probes import validate_probe_set
+    from auditors.probes import ProbeSetError, load_probe_set
 
-    from flows.validation import validate_probe_manifest
-
-    report = validate_probe_manifest(folder)
-    problems = list(report.failures) + [str(p) for p in validate_probe_set(folder)]
-    if problems:
-        for problem in problems:
+    try:
+        probe_set = load_probe_set(folder)
+    except ProbeSetError as error:
+        for problem in error.problems:
             typer.echo(f"  - {problem}", err=True)
-        fail(f"probe set {folder} is invalid ({len(problems)} problems)", EXIT_BAD_INPUT)
-    typer.echo(f"probe set {folder} is valid: {report.n_rows} probes, {report.n_expectations} expectations met")
+        count = len(error.problems)
+        fail(f"probe set {folder} is invalid ({count} problem{'' if count == 1 else 's'})", EXIT_BAD_INPUT)
+    n_objects = sum(len(probe.objects) for probe in probe_set.probes)
+    typer.echo(f"probe set {folder} is valid: {probe_set.name}@{probe_set.version}, {len(probe_set.probes)} probes, "
+               f"{n_objects} objects with masks, content hash {probe_set.content_hash[:12]}")
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 import traceback
 from typing import Any, Callable
 
@@ -30,6 +31,8 @@ QUIET_ENVIRONMENT = {
     "GIT_PYTHON_REFRESH": "quiet",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "MLFLOW_LOGGING_LEVEL": "ERROR",
+    # stdout carries only mllm-audit's own result lines: no "View run ..." links from MLflow
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 # module, exception names: the other layers' "your input or environment" errors (exit code 2)
 _INPUT_ERRORS = (
@@ -53,21 +56,40 @@ def prepare_environment() -> None:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     for noisy in ("mlflow", "alembic", "great_expectations", "httpx", "transformers"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    _show_http_retries()
+
+
+def _show_http_retries() -> None:
+    """One stderr line per HTTP retry of MLflow's client (urllib3 logs each at WARNING), so a slow
+    or failing registry is visible while it is retried."""
+    retries = logging.getLogger("urllib3.connectionpool")
+    if not any(getattr(h, "_mllm_audit", False) for h in retries.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("registry request retried: %(message)s"))
+        handler._mllm_audit = True  # type: ignore[attr-defined]
+        retries.addHandler(handler)
+        retries.propagate = False
 
 
 def settings(**overrides: Any) -> Any:
     """The resolved settings (flags > environment > config file), exported for worker processes."""
     from flows.config import load_settings
 
+    from storage.engine import check_database_url
+
     prepare_environment()
     resolved = load_settings(STATE.config, home=STATE.home, **overrides)
+    if resolved.db_url:
+        check_database_url(resolved.db_url)  # a typo is answered now, not after Prefect has started
     resolved.export_env()
     return resolved
 
 
 def announce_prefect() -> None:
+    """A status line on stderr (stdout holds only the command's results)."""
     if not os.environ.get("PREFECT_API_URL"):
-        typer.echo("starting Prefect's temporary API (set PREFECT_API_URL to use a running Prefect server) ...")
+        typer.echo("starting Prefect's temporary API (set PREFECT_API_URL to use a running Prefect server) ...",
+                   err=True)
 
 
 def input_error_kinds() -> tuple[type[BaseException], ...]:
@@ -92,25 +114,49 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _stopped(signum: int) -> None:
+    """One line and exit code 128 + signal (130 Ctrl-C, 143 SIGTERM): the database stays resumable."""
+    name = signal.Signals(signum).name
+    fail(f"stopped by {name}; an interrupted audit run is marked failed and resumes when the command is rerun",
+         128 + signum)
+
+
 def guarded(command: Callable[..., int]) -> Callable[..., None]:
     """Decorator: run the command body; its return value is the exit code, known errors are one
-    line and exit code 2, anything else exit code 3 (see the module note)."""
+    line and exit code 2, a stop request (SIGTERM, SIGINT) exit code 128 + signal, anything else
+    exit code 3 (see the module note)."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> None:
-        try:
-            code = command(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-        except BaseException as exc:  # noqa: BLE001 - translated into an exit code below
-            if STATE.debug:
-                traceback.print_exc()
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            if isinstance(exc, input_error_kinds()):
-                fail(message, EXIT_BAD_INPUT)
-            fail(f"internal error ({type(exc).__name__}): {message} (rerun with --debug for the traceback)", EXIT_INTERNAL)
-        raise typer.Exit(code or 0)
+        from flows.stopping import stop_handlers
+
+        with stop_handlers():
+            _run_command(command, args, kwargs)
 
     return run
+
+
+def _run_command(command: Callable[..., int], args: Any, kwargs: Any) -> None:
+    """The command body, its outcome turned into an exit code (see `guarded`)."""
+    from flows.stopping import stop_requested
+
+    try:
+        code = command(*args, **kwargs)
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt as exc:
+        if STATE.debug:
+            traceback.print_exc()
+        _stopped(stop_requested() or getattr(exc, "signum", signal.SIGINT))
+    except BaseException as exc:  # noqa: BLE001 - translated into an exit code below
+        if STATE.debug:
+            traceback.print_exc()
+        if stop_requested():  # e.g. Prefect's TerminationSignal, or an error the stop caused
+            _stopped(stop_requested())
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, input_error_kinds()):
+            fail(message, EXIT_BAD_INPUT)
+        fail(f"internal error ({type(exc).__name__}): {message} (rerun with --debug for the traceback)", EXIT_INTERNAL)
+    if stop_requested():  # the signal landed where Prefect swallowed it (a flow run's teardown)
+        _stopped(stop_requested())
+    raise typer.Exit(code or 0)

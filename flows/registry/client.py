@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flows.config import Settings, load_settings
 from flows.errors import ModelNotFoundError, RegistryError
+from flows.registry.reachability import apply_http_defaults, check_reachable
 from flows.registry.uris import ResolvedModel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,9 +36,18 @@ TAG_LEDGER_HEAD = "mllm_audit.ledger_head"  # the model's chain head after the d
 _CONFIGURE_LOCK = threading.Lock()
 
 
+def check_registry(settings: Settings) -> None:
+    """Fail in seconds, with a line per retry, when an HTTP tracking or registry server does not
+    answer (`flows.registry.reachability`); bound MLflow's own HTTP retries for what follows."""
+    apply_http_defaults()
+    for uri in dict.fromkeys((settings.effective_tracking_uri, settings.effective_registry_uri)):
+        check_reachable(uri)
+
+
 def mlflow_client(settings: Settings) -> "MlflowClient":
     """Point MLflow at the configured tracking/registry store and return a client for it."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    check_registry(settings)
     import mlflow
     from mlflow import MlflowClient
 

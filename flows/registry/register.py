@@ -18,6 +18,7 @@ from flows.errors import ModelNotFoundError, RegistryError
 from flows.registry.client import (
     TAG_ARCHITECTURE,
     TAG_WEIGHTS_HASH,
+    check_registry,
     experiment_id,
     find_version_by_weights,
     mlflow_client,
@@ -56,9 +57,10 @@ def register_model(
     settings = settings or load_settings()
     root = Path(model_dir).expanduser().resolve()
     architecture = inspect_model_dir(root)
-    digest = weights_hash(root)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
         raise ModelNotFoundError(f"invalid model name {name!r}: use letters, digits, '.', '_' and '-'")
+    check_registry(settings)  # seconds, before hashing gigabytes of weights
+    digest = weights_hash(root)
 
     existing = find_version_by_weights(name, digest, settings) if reuse_existing else None
     resolved = existing if existing is not None else _log_new_version(root, name, digest, architecture, settings)

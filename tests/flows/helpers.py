@@ -80,3 +80,24 @@ def let_drift_alone_fail(home: Path) -> None:
     """
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text('[regression.drift]\nalone = "fail"\n', encoding="utf-8")
+
+
+def database_rows(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table of the database at `url`, sorted: compare two snapshots to prove an
+    operation wrote nothing."""
+    import warnings
+
+    from sqlalchemy import MetaData, create_engine, select
+    from sqlalchemy.exc import SAWarning
+
+    engine = create_engine(url)
+    try:
+        metadata = MetaData()
+        with warnings.catch_warnings():  # expression-based indexes are not reflected: rows are all we read
+            warnings.simplefilter("ignore", SAWarning)
+            metadata.reflect(engine)
+        with engine.connect() as connection:
+            return {name: sorted((tuple(map(repr, row)) for row in connection.execute(select(table))))
+                    for name, table in metadata.tables.items()}
+    finally:
+        engine.dispose()

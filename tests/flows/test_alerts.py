@@ -182,9 +182,13 @@ def captured_events(monkeypatch):
     worker.drain()
 
 
+API_URL = "http://127.0.0.1:4200/api"
+
+
 def test_prefect_event_names_verdict_and_model_version(captured_events):
-    result = emit_verdict_event(_payload())
+    result = emit_verdict_event(_payload(), API_URL)
     assert result.ok, result.error
+    assert result.destination == API_URL
     captured_events.drain()
     (event,) = captured_events._client.events
     assert event.event == "mllm-audit.verdict.fail"
@@ -192,6 +196,14 @@ def test_prefect_event_names_verdict_and_model_version(captured_events):
     assert event.resource["mllm-audit.model-version"] == "2"
     assert event.payload["run_id"] == 7
     assert event.related[0].id == "mllm-audit.run.7"
+
+
+def test_without_a_prefect_api_the_event_is_not_sent_and_says_so(captured_events):
+    result = emit_verdict_event(_payload(), None)
+    assert (result.ok, result.attempts) == (False, 0)
+    assert result.error.startswith("not sent: no PREFECT_API_URL")
+    captured_events.drain()
+    assert captured_events._client.events == []  # nothing went to a temporary API
 
 
 def test_dispatch_uses_every_channel_and_records_outcomes(mlflow_registry, captured_events):
@@ -212,7 +224,7 @@ def test_dispatch_uses_every_channel_and_records_outcomes(mlflow_registry, captu
         results = dispatch_alerts(
             payload,
             AlertSettings(webhook_url=server.url, mlflow_tracking_uri=mlflow_registry.uri,
-                          mlflow_registry_uri=mlflow_registry.uri),
+                          mlflow_registry_uri=mlflow_registry.uri, prefect_api_url=API_URL),
         )
     assert [r.channel for r in results] == ["mlflow-tag", "prefect-event", "webhook"]
     assert all(r.ok for r in results), results
@@ -221,6 +233,7 @@ def test_dispatch_uses_every_channel_and_records_outcomes(mlflow_registry, captu
     assert record.verdict == "fail" and record.run_id == 9
     assert record.message.endswith(": tam obj_iou fell")  # the headline
     assert len(record.payload["deliveries"]) == 3
+    assert record.payload["deliveries"][1]["destination"] == API_URL
 
 
 def test_pass_only_tags_mlflow(mlflow_registry):

@@ -13,7 +13,7 @@ from flows.registry import register_model
 from flows.request import AuditRequest
 from flows.tasks import _transient
 from flows.worker import repository_for, run_probe_batch
-from tests.flows.helpers import write_probe_set
+from tests.flows.helpers import database_rows, write_probe_set
 
 METHODS = ["tam", "msea_arc"]
 
@@ -80,7 +80,10 @@ def test_rerunning_reuses_the_run_and_duplicates_nothing(audit_env):
     assert again.run_id == first.run_id and again.baseline_run_id == first.baseline_run_id
     assert again.n_explained == 0 and again.n_resumed == 5
     assert (again.verdict, again.reasons) == (first.verdict, first.reasons)
-    assert counts(first.run_id) == before and before[2] == 1
+    after = counts(first.run_id)
+    # every audit that ends fail alerts (one per nightly run, flows.alerts); nothing else is added
+    assert after[:4] + after[5:] == before[:4] + before[5:] and before[2] == 1
+    assert after[4] == before[4] + 1
 
 
 def test_identical_weights_pass_against_each_other(audit_env, saved_models):
@@ -117,6 +120,39 @@ def test_a_partly_stored_run_is_resumed(audit_env):
     assert repository.get_run(run["run_id"]).status == "completed"
 
 
+def test_a_batch_failing_validation_stores_none_of_its_probes(audit_env, monkeypatch):
+    """The batch is validated whole and stored in one transaction: one bad map keeps all of it out."""
+    import dataclasses
+
+    import numpy as np
+
+    import flows.worker as worker
+    from flows.identity import audit_config
+    from flows.registry import resolve_model
+    from flows.tasks import start_run_task
+
+    convert = worker.explanation_to_probe_result
+
+    def one_bad_map(explanation, probe, values, methods):
+        result = convert(explanation, probe, values, methods)
+        if probe.id != "p001":
+            return result
+        bad = dataclasses.replace(result.maps[0], map=np.full_like(result.maps[0].map, np.nan))
+        return dataclasses.replace(result, maps=[bad, *result.maps[1:]])
+
+    monkeypatch.setattr(worker, "explanation_to_probe_result", one_bad_map)
+    settings = audit_env["settings"]
+    probes = write_probe_set(audit_env["root"] / "probes-bad-batch", n=3, name="bad-batch")
+    resolved = resolve_model("models:/cap@candidate", settings)
+    run = start_run_task.fn(resolved, str(probes), audit_config(("tam",), {"max_new_tokens": 4}, {}),
+                            settings.storage_url())
+    with pytest.raises(ValidationFailedError, match="maps are finite"):
+        run_probe_batch(run["run_id"], ["p000", "p001", "p002"], probe_dir=str(probes), model_uri=resolved.source_uri,
+                        local_dir=str(resolved.local_dir), methods=("tam",), explain_settings={"max_new_tokens": 4},
+                        metric_options={}, db_url=settings.storage_url())
+    assert repository_for(settings.storage_url()).completed_probe_keys(run["run_id"]) == set()
+
+
 def test_transient_failures_are_retried(audit_env, monkeypatch):
     import flows.tasks as audit_module
 
@@ -144,13 +180,16 @@ def test_input_errors_are_not_retried():
 
 
 def test_an_invalid_probe_set_stops_the_run_before_anything_is_written(audit_env):
-    repository = repository_for(audit_env["settings"].storage_url())
-    before = len(repository.list_runs())
+    from auditors.probes import ProbeSetError
+
+    url = audit_env["settings"].storage_url()
+    repository_for(url)  # the database exists and is migrated before the snapshot
+    before = database_rows(url)
     broken = write_probe_set(audit_env["root"] / "probes-broken", n=3, name="broken")
-    (broken / "images" / "p001.png").unlink()
-    with pytest.raises(ValidationFailedError, match="image file exists"):
+    (broken / "images" / "p001.png").write_bytes((broken / "images" / "p001.png").read_bytes()[:60])  # truncated
+    with pytest.raises(ProbeSetError, match="probes.jsonl line 2: probe 'p001': image images/p001.png cannot be decoded"):
         _audit(audit_env, probe_set=str(broken))
-    assert len(repository.list_runs()) == before
+    assert database_rows(url) == before
 
 
 def test_unknown_methods_and_settings_are_input_errors(audit_env):

@@ -50,6 +50,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, home):
     assert result.exit_code == EXIT_BAD_INPUT and "model folder not found" in result.output
 
 
+@pytest.mark.parametrize("db, message", [
+    ("foo://bar/baz", "unsupported database backend 'foo' in foo://bar/baz"),
+    ("postgresql+psycopg://audit:secret@db:54x2/audit", "cannot parse database URL 'postgresql+psycopg://audit:***@db:54x2/audit'"),
+    ("sqlite:////no/such/folder/audit.db", "folder /no/such/folder of SQLite database"),
+])
+def test_a_bad_database_url_is_answered_before_prefect_starts(tmp_path, home, db, message):
+    probes = write_probe_set(tmp_path / "probes", n=1)
+    result = runner.invoke(app, ["audit", "models:/x/1", "--probes", str(probes), "--db", db])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    (line,) = result.output.strip().splitlines()  # one line
+    assert line.startswith(f"error: {message}")
+    assert "temporary API" not in result.output and "secret" not in result.output
+
+
 def test_debug_shows_the_traceback(tmp_path, home):
     result = runner.invoke(app, ["--debug", "register", str(tmp_path / "missing"), "--name", "x"])
     assert result.exit_code == EXIT_BAD_INPUT
@@ -62,7 +76,8 @@ def test_probes_validate(tmp_path, home):
     assert result.exit_code == EXIT_OK and "is valid" in result.output
     (good / "images" / "p000.png").unlink()
     result = runner.invoke(app, ["probes", "validate", str(good)])
-    assert result.exit_code == EXIT_BAD_INPUT and "image file exists" in result.output
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "probes.jsonl line 1: probe 'p000': image file images/p000.png does not exist" in result.output
 
 
 def test_db_upgrade_creates_the_default_database(home):

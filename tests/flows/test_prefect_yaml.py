@@ -7,8 +7,6 @@ import importlib
 import inspect
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,7 @@ import yaml
 from flows.config import load_settings
 from flows.registry import register_model
 from tests.flows.helpers import write_probe_set
+from tests.loopback import prefect_server, stop_process_group
 
 EXPECTED = {"nightly-audit": "audit-model-version", "registry-watch": "watch-registry", "self-check": "check-environment",
             "compliance-dossier": "compliance-dossier"}
@@ -73,27 +72,6 @@ def test_deployments_name_real_flows_with_valid_parameters(repo_root):
 # ---- a real server, deploy, worker, triggered runs ---------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a process we started and everything it started (its own process group)."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except (subprocess.TimeoutExpired, ProcessLookupError):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=10)
-
-
 def _api(url: str, path: str, body: dict | None = None):
     request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Content-Type": "application/json"},
@@ -122,14 +100,7 @@ def _wait_for_run(api_url: str, flow_run_id: str, timeout: float) -> dict:
 
 @pytest.mark.slow
 def test_deploy_to_a_real_server_and_run_with_a_process_worker(repo_root, tmp_path, saved_models):
-    port = _free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
     home = tmp_path / "home"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api_url,
-           "MLLM_AUDIT_HOME": str(home), "PYTHONPATH": str(repo_root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_CLI_COLORS": "false"}
-    for key in ("MLLM_AUDIT_DB_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
-        env.pop(key, None)
     probes = write_probe_set(tmp_path / "probes", n=2, name="deployed")
     previous = os.environ.get("MLLM_AUDIT_HOME")
     os.environ["MLLM_AUDIT_HOME"] = str(home)
@@ -138,23 +109,13 @@ def test_deploy_to_a_real_server_and_run_with_a_process_worker(repo_root, tmp_pa
     finally:
         os.environ["MLLM_AUDIT_HOME"] = previous or ""
 
-    started: list[subprocess.Popen] = []
-    try:
-        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                                   "--port", str(port)], env=env, cwd=tmp_path, start_new_session=True,
-                                  stdout=open(tmp_path / "server.log", "wb"), stderr=subprocess.STDOUT)
-        started.append(server)
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if _api(api_url, "/health") is True:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "Prefect server not healthy in 180 s"
-            time.sleep(1)
-
+    with prefect_server(tmp_path / "server") as server:
+        api_url = server.url
+        env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api_url,
+               "MLLM_AUDIT_HOME": str(home), "PYTHONPATH": str(repo_root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_CLI_COLORS": "false"}
+        for key in ("MLLM_AUDIT_DB_URL", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            env.pop(key, None)
         _prefect(env, repo_root, "work-pool", "create", "mllm-audit", "--type", "process")
         _prefect(env, repo_root, "deploy", "--all", "--no-prompt")
         deployments = {d["name"]: d for d in _api(api_url, "/deployments/filter", {})}
@@ -164,22 +125,26 @@ def test_deploy_to_a_real_server_and_run_with_a_process_worker(repo_root, tmp_pa
         worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", "mllm-audit"],
                                   env=env, cwd=repo_root, start_new_session=True,
                                   stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT)
-        started.append(worker)
-
-        runs = {
-            "self-check": {"probe_set": str(probes)},
-            "nightly-audit": {"model_uri": "models:/deployed-cap/1", "probe_set": str(probes), "methods": ["tam"],
-                              "compare": False, "explain_settings": {"max_new_tokens": 4}},
-            "compliance-dossier": {"model_name": "deployed-cap"},
-        }
-        for name, parameters in runs.items():
-            flow_run = _api(api_url, f"/deployments/{deployments[name]['id']}/create_flow_run",
-                            {"parameters": parameters})
-            finished = _wait_for_run(api_url, flow_run["id"], timeout=420)
-            assert finished["state"]["type"] == "COMPLETED", (
-                f"{name}: {finished['state']}\n" + (tmp_path / "worker.log").read_text()[-4000:])
-        assert (home / "audit.db").is_file()  # the deployed audit wrote where the worker's env said
-        assert (home / "compliance" / "deployed-cap" / "dossier.pdf").is_file()  # the scheduled dossier too
-    finally:
-        for process in reversed(started):
-            _stop(process)
+        try:
+            runs = {
+                "self-check": {"probe_set": str(probes)},
+                "nightly-audit": {"model_uri": "models:/deployed-cap/1", "probe_set": str(probes), "methods": ["tam"],
+                                  "compare": False, "explain_settings": {"max_new_tokens": 4}},
+                "compliance-dossier": {"model_name": "deployed-cap"},
+            }
+            finished_ids = {}
+            for name, parameters in runs.items():
+                flow_run = _api(api_url, f"/deployments/{deployments[name]['id']}/create_flow_run",
+                                {"parameters": parameters})
+                finished = _wait_for_run(api_url, flow_run["id"], timeout=420)
+                assert finished["state"]["type"] == "COMPLETED", (
+                    f"{name}: {finished['state']}\n" + (tmp_path / "worker.log").read_text()[-4000:])
+                finished_ids[name] = flow_run["id"]
+            assert (home / "audit.db").is_file()  # the deployed audit wrote where the worker's env said
+            assert (home / "compliance" / "deployed-cap" / "dossier.pdf").is_file()  # the scheduled dossier too
+            # the deployment runs without a terminal bar (show_progress: false); its UI progress still ends full
+            (progress,) = _api(api_url, "/artifacts/filter", {"artifacts": {
+                "flow_run_id": {"any_": [finished_ids["nightly-audit"]]}, "type": {"any_": ["progress"]}}})
+            assert progress["data"] == 100.0 and progress["description"].startswith("2/2 probes")
+        finally:
+            stop_process_group(worker)

@@ -6,6 +6,7 @@ import pytest
 
 from flows.errors import FlowsInputError, ModelNotFoundError
 from flows.request import AuditRequest
+from storage.errors import InvalidDatabaseURLError
 from tests.flows.helpers import write_probe_set
 
 
@@ -37,6 +38,8 @@ def test_the_baseline_request_keeps_the_settings_and_judges_nothing():
         ({"batch_size": 0}, FlowsInputError, "batch size must be a positive integer"),
         ({"methods": ("tam", "tam")}, FlowsInputError, "methods listed twice"),
         ({"probe_set": "/nowhere"}, FlowsInputError, "no probes.jsonl"),
+        ({"db_url": "foo://bar/baz"}, InvalidDatabaseURLError, "unsupported database backend 'foo'"),
+        ({"db_url": "sqlite:////no/such/folder/a.db"}, InvalidDatabaseURLError, "folder /no/such/folder"),
         ({"regression": {"drift": {"min_spearmann": 0.2}}}, FlowsInputError, "unknown drift settings"),
     ],
 )

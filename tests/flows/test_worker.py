@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from flows.worker import mark_probe_manifest_validated, probe_manifest_validated, probe_set_for
+from flows.worker import probe_set_for
 from tests.flows.helpers import rewrite_manifest, write_probe_set
 
 
@@ -13,12 +13,9 @@ def test_probe_set_cache_notices_an_edited_folder(tmp_path):
     root = write_probe_set(tmp_path / "set", n=3)
     first = probe_set_for(str(root))
     assert probe_set_for(str(root)) is first  # cached
-    mark_probe_manifest_validated(str(root))
-    assert probe_manifest_validated(str(root))
 
     time.sleep(0.01)
     rewrite_manifest(root, lambda entries: entries.pop())
     os.utime(root / "probes.jsonl")
     second = probe_set_for(str(root))
     assert len(second.probes) == 2 and second.content_hash != first.content_hash
-    assert not probe_manifest_validated(str(root))  # an edited folder is validated again

@@ -96,6 +96,18 @@ def test_thumbnails_missing_from_a_stored_probe_set_are_filled_in_later(repo: Au
     assert [p.thumbnail for p in repo.list_probes(first.id)] == [png, other]
 
 
+def test_a_probe_set_is_found_complete_only_with_every_thumbnail(repo: AuditRepository) -> None:
+    """What lets an audit skip making thumbnails: found only when the set is stored whole."""
+    record, probes = probe_set(2)
+    assert repo.find_complete_probe_set(record.content_hash) is None  # not stored
+    stored = repo.get_or_create_probe_set(record, probes)
+    assert repo.find_complete_probe_set(record.content_hash) is None  # stored without thumbnails
+    png = _image_bytes("PNG")
+    repo.get_or_create_probe_set(record, [dataclasses.replace(p, thumbnail=png) for p in probes])
+    found = repo.find_complete_probe_set(record.content_hash)
+    assert found is not None and found.id == stored.id and found.content_hash == record.content_hash
+
+
 @pytest.mark.parametrize(
     ("thumbnail", "fragment"),
     [

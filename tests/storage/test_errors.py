@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from storage.engine import default_database_url, parse_database_url
-from storage.errors import DatabaseUnreachableError, InvalidDatabaseURLError, StorageError
+from storage.engine import check_database_url, default_database_url, parse_database_url, safe_url
+from storage.errors import (
+    DatabaseDriverMissingError,
+    DatabaseUnreachableError,
+    InvalidDatabaseURLError,
+    StorageError,
+)
 from storage.migrate import upgrade
 from storage.repository import AuditRepository
 
@@ -23,6 +28,8 @@ from storage.repository import AuditRepository
         ("postgresql+asyncpg://u@localhost/db", "unsupported PostgreSQL driver 'asyncpg'"),
         ("postgresql+psycopg://u@localhost", "names no database"),
         ("sqlite+aiosqlite:///x.db", "unsupported SQLite driver"),
+        ("foo://bar/baz", "unsupported database backend 'foo'"),  # once NoSuchModuleError, an internal error
+        ("postgresql+psycopg://u:secret@host:notaport/db", "cannot parse database URL"),  # once a ValueError
     ],
 )
 def test_bad_urls_get_a_clear_message(url: str, fragment: str) -> None:
@@ -69,6 +76,28 @@ def test_unreachable_postgresql_server_fails_fast_with_one_line() -> None:
     assert time.monotonic() - started < 30
     with pytest.raises(DatabaseUnreachableError):
         upgrade(url)
+
+
+def test_an_unparseable_url_is_shown_with_only_its_password_masked() -> None:
+    with pytest.raises(InvalidDatabaseURLError) as excinfo:
+        parse_database_url("postgresql+psycopg://audit:s3cr/et@db.internal:54x2/audit")
+    assert "'postgresql+psycopg://audit:***@db.internal:54x2/audit'" in str(excinfo.value)  # the typo shows
+    assert "s3cr" not in str(excinfo.value)
+    assert safe_url("postgres//audit@db/audit") == "postgres//audit@db/audit"  # nothing to hide, nothing hidden
+
+
+def test_cheap_checks_need_no_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvalidDatabaseURLError, match=f"folder {tmp_path / 'missing'} of SQLite database"):
+        check_database_url(f"sqlite:///{tmp_path / 'missing' / 'audit.db'}")
+    assert not (tmp_path / "missing").exists()
+    check_database_url(f"sqlite:///{tmp_path / 'made' / 'audit.db'}", create_parent=True)
+    assert (tmp_path / "made").is_dir()
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real_find_spec(name, *a))
+    with pytest.raises(DatabaseDriverMissingError, match=r"pip install 'mllm-audit\[postgres\]'"):
+        check_database_url("postgresql+psycopg://u:pw@127.0.0.1:1/db")
 
 
 def test_postgres_scheme_aliases_use_psycopg() -> None:
