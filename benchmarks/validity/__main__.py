@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmarks.machine import machine_info
 from benchmarks.validity.calibration import calibrate
 from benchmarks.validity.driver import AuditDriver
-from benchmarks.validity.plan import CLEAN, Trial, ValidityPlan, ZooModels
+from benchmarks.validity.plan import CHAMPION_SEED, CLEAN, Trial, ValidityPlan, ZooModels
 from benchmarks.validity.probes import CONDITIONS, probe_set_dir
 from benchmarks.validity.summary import TrialOutcome, results_document, summarise
 from comparison import RegressionConfig
@@ -38,6 +38,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
                     help="comma-separated reported seeds (instead of --seeds: e.g. seeds already in the zoo)")
     ap.add_argument("--calibration-seed-list", default=None,
                     help="comma-separated calibration seeds (instead of --calibration-seeds)")
+    ap.add_argument("--champion-seed", type=int, default=None,
+                    help="the clean champion's seed with the seed lists (default 1)")
     ap.add_argument("--zoo", default=None, help="zoo folder (default: the zoo module's)")
     ap.add_argument("--train", action="store_true", help="train missing zoo models (hours on a CPU)")
     ap.add_argument("--probes", type=int, default=200, help="probes per probe set")
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     zoo = ZooModels(args.zoo, args.train)
     if args.report_seed_list or args.calibration_seed_list:
         plan = ValidityPlan.with_seeds(zoo.cue_kinds, _seed_list(args.report_seed_list),
-                                       _seed_list(args.calibration_seed_list))
+                                       _seed_list(args.calibration_seed_list),
+                                       args.champion_seed if args.champion_seed is not None else CHAMPION_SEED)
     else:
         plan = ValidityPlan.build(zoo.cue_kinds, args.seeds, args.calibration_seeds)
     paths = {t: zoo.path(t) for t in plan.all_models()}

@@ -56,17 +56,17 @@ class ValidityPlan:
         return cls(tuple(cue_kinds), calibration, report)
 
     @classmethod
-    def with_seeds(cls, cue_kinds: tuple[str, ...], report: tuple[int, ...],
-                   calibration: tuple[int, ...]) -> "ValidityPlan":
-        """A plan on named seeds (e.g. seeds whose shared stage 0 is already in the zoo); the same
+    def with_seeds(cls, cue_kinds: tuple[str, ...], report: tuple[int, ...], calibration: tuple[int, ...],
+                   champion: int = CHAMPION_SEED) -> "ValidityPlan":
+        """A plan on named seeds (e.g. seeds whose models are already in the zoo); the same
         separation holds: no seed is both reported and calibrated on, and neither is the champion's."""
         if not report or not calibration:
             raise ValueError("the benchmark needs at least one reported and one calibration seed")
-        overlap = (set(report) & set(calibration)) | ({CHAMPION_SEED} & (set(report) | set(calibration)))
+        overlap = (set(report) & set(calibration)) | ({champion} & (set(report) | set(calibration)))
         if overlap:
-            raise ValueError(f"seeds {sorted(overlap)} would play two parts (champion {CHAMPION_SEED}, "
+            raise ValueError(f"seeds {sorted(overlap)} would play two parts (champion {champion}, "
                              f"reported {list(report)}, calibration {list(calibration)})")
-        return cls(tuple(cue_kinds), tuple(calibration), tuple(report))
+        return cls(tuple(cue_kinds), tuple(calibration), tuple(report), champion)
 
     @property
     def champion(self) -> Trial:

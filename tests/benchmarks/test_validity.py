@@ -37,6 +37,10 @@ def test_a_plan_on_named_seeds_refuses_a_seed_in_two_parts():
         ValidityPlan.with_seeds(("corner",), report=(4, 10), calibration=(4,))
     with pytest.raises(ValueError, match=r"seeds \[1\]"):
         ValidityPlan.with_seeds(("corner",), report=(1,), calibration=(4,))
+    other = ValidityPlan.with_seeds(("corner",), report=(10,), calibration=(1, 1234), champion=4)
+    assert other.champion.seed == 4 and other.calibration_seeds == (1, 1234)
+    with pytest.raises(ValueError, match=r"seeds \[4\]"):
+        ValidityPlan.with_seeds(("corner",), report=(10,), calibration=(4,), champion=4)
 
 
 def test_calibration_takes_the_least_strict_settings_no_honest_pair_fails():
