@@ -35,6 +35,7 @@ def model_version_record(resolved: "ResolvedModel") -> ModelVersionRecord:
         architecture=resolved.architecture,
         run_id=resolved.run_id,
         aliases=tuple(resolved.aliases),
+        aliases_known=resolved.aliases_known,
         registered_at=resolved.registered_at,
     )
 

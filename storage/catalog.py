@@ -28,10 +28,11 @@ class CatalogRepository(RepositoryPart):
         The same (name, version) with another weights hash raises `IdentityConflictError`:
         registry versions are immutable, so a different hash means the wrong weights.
 
-        Aliases follow the registry: a record that lists aliases (the registry's current ones for
-        that version) makes them exactly this version's, and takes each of them off every other
-        version of the same model, in the same transaction. A record listing none leaves the
-        stored aliases alone (the registry may not have been asked).
+        Aliases follow the registry: a record whose aliases are the registry's current ones
+        (`aliases_known`, or any record listing some) makes them exactly this version's, an empty
+        list included (an alias deleted in the registry goes), and takes each of them off every
+        other version of the same model, in the same transaction. A record that lists none and
+        does not know leaves the stored aliases alone (the registry was not asked).
         """
 
         def work(session: Session) -> ModelVersionRecord:
@@ -61,7 +62,7 @@ class CatalogRepository(RepositoryPart):
                         f"{row.weights_hash[:12]}..., not {record.weights_hash[:12]}...; registry versions "
                         "must not change their weights"
                     )
-                if record.aliases and list(record.aliases) != list(row.aliases):
+                if (record.aliases or record.aliases_known) and list(record.aliases) != list(row.aliases):
                     row.aliases = list(record.aliases)
                 if row.mlflow_run_id is None and record.run_id is not None:
                     row.mlflow_run_id = record.run_id

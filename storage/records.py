@@ -36,6 +36,9 @@ class ModelVersionRecord:
     aliases: tuple[str, ...] = ()
     created_at: datetime | None = None  # when this database first stored the version
     registered_at: datetime | None = None  # when the registry created the version (None: not known)
+    # True: `aliases` is the registry's complete current list (empty means the version has none);
+    # False: nobody asked the registry, so an empty `aliases` says nothing
+    aliases_known: bool = False
 
 
 @dataclass(frozen=True)

@@ -98,13 +98,14 @@ def to_resolved(client: "MlflowClient", name: str, mv: Any) -> ResolvedModel:
     """A `ResolvedModel` from an MLflow model version (nothing downloaded)."""
     tags = dict(mv.tags or {})
     aliases = tuple(getattr(mv, "aliases", None) or ())
+    aliases_known = True
     if not aliases:
         # search_model_versions leaves aliases empty; the registered model knows them.
         try:
             registered = client.get_registered_model(name)
             aliases = tuple(sorted(a for a, v in (registered.aliases or {}).items() if str(v) == str(mv.version)))
         except Exception:
-            aliases = ()
+            aliases, aliases_known = (), False
     return ResolvedModel(
         name=name,
         version=str(mv.version),
@@ -113,6 +114,7 @@ def to_resolved(client: "MlflowClient", name: str, mv: Any) -> ResolvedModel:
         weights_hash=tags.get(TAG_WEIGHTS_HASH, ""),
         architecture=tags.get(TAG_ARCHITECTURE, ""),
         aliases=tuple(sorted(aliases)),
+        aliases_known=aliases_known,
         registered_at=_registry_time(getattr(mv, "creation_timestamp", None)),
     )
 

@@ -31,6 +31,7 @@ class ResolvedModel:
     local_dir: Path | None = None
     aliases: tuple[str, ...] = field(default_factory=tuple)
     registered_at: datetime | None = None  # when the registry created the version
+    aliases_known: bool = True  # False: the registry could not list the aliases (`aliases` is then empty)
 
     @property
     def uri(self) -> str:

@@ -43,3 +43,22 @@ def test_a_moved_alias_leaves_the_older_version_in_storage_report_and_history(au
     history = history[:history.index("</section>")]
     assert "v3 (candidate)</span>" in history and "v1 (champion)</span>" in history
     assert "v2 (candidate)" not in history and "v2</span>" in history
+
+
+def test_an_alias_deleted_in_the_registry_leaves_the_database(audit_env, saved_models, tmp_path):
+    from flows.compliance import sync_registry_versions
+    from flows.registry.client import mlflow_client
+
+    settings = audit_env["settings"]
+    name = f"{MODEL}-deleted"
+    register_model(saved_models["a"], name, alias="champion", settings=settings)
+    probes = write_probe_set(tmp_path / "probes", n=2, name="aliases-deleted")
+    run_audit(AuditRequest(model_uri=f"models:/{name}@champion", probe_set=str(probes), methods=("tam",),
+                           show_progress=False, out_dir=str(tmp_path / "report")))
+    repository = repository_for(settings.storage_url())
+    [version] = {repository.get_model_version(r.model_version_id) for r in repository.list_runs(model_name=name)}
+    assert version.aliases == ("champion",)
+
+    mlflow_client(settings).delete_registered_model_alias(name, "champion")
+    sync_registry_versions(repository, name, settings)  # what every dossier regeneration does
+    assert repository.get_model_version(version.id).aliases == ()

@@ -46,6 +46,10 @@ def test_an_alias_moved_in_the_registry_moves_in_the_database(repo: AuditReposit
     # a record listing no aliases (the registry could not say) leaves the stored ones alone
     repo.get_or_create_model_version(dataclasses.replace(model_version(version="2", weights_hash="b" * 64), aliases=()))
     assert repo.get_model_version(v2.id).aliases == ("champion",)
+    # a record whose registry says "no aliases" (an alias deleted there) clears them
+    repo.get_or_create_model_version(
+        dataclasses.replace(model_version(version="2", weights_hash="b" * 64), aliases=(), aliases_known=True))
+    assert repo.get_model_version(v2.id).aliases == ()
 
 
 def test_same_version_with_other_weights_is_a_conflict(repo: AuditRepository) -> None:
