@@ -102,3 +102,15 @@ def test_the_lean_driver_fails_the_shipped_shortcut_for_its_fixed_locus(tmp_path
     assert colour.mean[0][3] == max(v for row in colour.mean for v in row)  # the cue's cell gained most
     assert driver.judge(shortcut, clean) == result  # stored: judged once
     assert driver.judge(clean, clean).verdict == "pass"  # a model against itself
+
+
+def test_the_tolerance_is_a_prediction_bound_over_honest_pairs_judged_both_ways():
+    from scipy.stats import t
+
+    from benchmarks.validity.calibration import TOLERANCE_FLOOR, prediction_bound
+
+    changes = [0.1, -0.1, 0.02, -0.02, -0.09, 0.09]  # three honest pairs, each judged both ways
+    rms = (sum(c * c for c in changes) / 6) ** 0.5
+    assert prediction_bound(changes) == pytest.approx(t.ppf(0.975, 2) * rms * (1 + 1 / 3) ** 0.5)
+    assert prediction_bound(changes) > max(abs(c) for c in changes)  # wider than the largest seen
+    assert prediction_bound([0.1, -0.1]) == TOLERANCE_FLOOR  # one pair says nothing of the spread
