@@ -21,7 +21,7 @@ from storage.records import ComparisonRecord, VerdictRecord
 def regression_config(settings: Settings, overrides: Mapping[str, Any] | None) -> RegressionConfig:
     """Tolerances and drift limits: the config file's `[regression]` table, then the request's."""
     try:
-        return RegressionConfig.from_mapping({**settings.regression, **(overrides or {})})
+        return RegressionConfig.from_user_table({**settings.regression, **(overrides or {})})
     except ComparisonError as exc:
         raise FlowsInputError(f"invalid regression settings: {exc}") from exc
 

@@ -56,3 +56,14 @@ def test_group_and_locus_tables_round_trip_and_refuse_bad_values():
                           ({"groups": {"colour": 1}}, "unknown groups settings: colour")):
         with pytest.raises(ComparisonError, match=fragment):
             RegressionConfig.from_mapping(bad)
+
+
+def test_a_user_table_overrides_calibrated_tolerances_metric_by_metric():
+    from comparison.settings import CALIBRATED_TOLERANCES
+
+    default = RegressionConfig()
+    assert dict(default.tolerances) == CALIBRATED_TOLERANCES and default.tolerance_for("answer_exact") == 0.05
+    cfg = RegressionConfig.from_user_table({"tolerances": {"pointing_game": 0.02, "answer_exact": 0.1}})
+    assert cfg.tolerance_for("pointing_game") == 0.02 and cfg.tolerance_for("answer_exact") == 0.1
+    assert cfg.tolerance_for("obj_iou") == CALIBRATED_TOLERANCES["obj_iou"]  # not named: stays calibrated
+    assert RegressionConfig.from_mapping(cfg.to_dict()) == cfg
