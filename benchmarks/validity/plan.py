@@ -114,6 +114,13 @@ class ZooModels:
         log(f"training {variant} seed {trial.seed} into {self.zoo.folder} ...")
         return self.zoo.ensure(variant, trial.seed, log=lambda m: None).path
 
+    def uses_cue(self, trial: Trial) -> float | None:
+        """For a shortcut model: the share of its cue kind's counterfactual scenes where it names the
+        cue's word (None for clean models or unmeasured ones)."""
+        if not trial.is_shortcut:
+            return None
+        return self.zoo.model(self._variant(trial), trial.seed).uses_its_cue()
+
     @property
     def folder(self) -> Path:
         return self.zoo.folder

@@ -1,7 +1,10 @@
 """Rates, intervals and which checks fired: the validity benchmark's results file and README table.
 
 A trial is one candidate judged against the champion. A shortcut whose verdict is FAIL is detected;
-a clean retrain whose verdict is FAIL is a false alarm (WARN pages no one: it is counted apart).
+a clean retrain whose verdict is FAIL is a false alarm (WARN pages no one: it is counted apart). A
+shortcut model that does not use its cue (it names the cue's word in under half of the
+counterfactual scenes where cue and object disagree, `auditors.demo.zoo.ZooModel.uses_its_cue`) has
+no shortcut to detect: its trial is listed but kept out of the detection rate.
 Rates carry Wilson 95 % intervals (`comparison.proportions`).
 """
 
@@ -17,6 +20,7 @@ from comparison.rules import LOCUS_PREFIX
 
 DETECTION_GOAL = 0.95
 FALSE_ALARM_GOAL = 0.05
+USES_CUE_MIN = 0.5  # a shortcut model naming its cue in fewer counterfactuals did not learn the shortcut
 
 
 def check_family(method: str, metric: str, group: str | None) -> str:
@@ -40,13 +44,20 @@ class TrialOutcome:
     fired: tuple[str, ...]  # "method metric[group]" of every failing check that counts
     families: tuple[str, ...]
     headline: str
+    uses_cue: float | None = None  # shortcut models: share of counterfactuals naming the cue's word
+
+    @property
+    def counted(self) -> bool:
+        """False for a shortcut model that did not learn its shortcut."""
+        return self.kind == "clean" or self.uses_cue is None or self.uses_cue >= USES_CUE_MIN
 
     @classmethod
-    def of(cls, kind: str, seed: int, condition: str, result: ComparisonResult) -> "TrialOutcome":
+    def of(cls, kind: str, seed: int, condition: str, result: ComparisonResult,
+           uses_cue: float | None = None) -> "TrialOutcome":
         failing = [c for c in result.comparisons if c.verdict == "fail" and c.counts]
         fired = tuple(f"{c.method} {c.metric}" + (f"[{c.group}]" if c.group else "") for c in failing)
         families = tuple(sorted({check_family(c.method, c.metric, c.group) for c in failing}))
-        return cls(kind, seed, condition, result.verdict, fired, families, result.headline)
+        return cls(kind, seed, condition, result.verdict, fired, families, result.headline, uses_cue)
 
 
 @dataclass
@@ -58,6 +69,7 @@ class KindSummary:
     warns: int
     missing_seeds: list[int] = field(default_factory=list)
     families: dict[str, int] = field(default_factory=dict)  # how many trials each family fired in
+    not_using_cue: list[int] = field(default_factory=list)  # seeds of shortcut models left out: no shortcut
 
 
 def summarise(outcomes: Sequence[TrialOutcome], kinds: Sequence[str], conditions: Sequence[str],
@@ -65,12 +77,13 @@ def summarise(outcomes: Sequence[TrialOutcome], kinds: Sequence[str], conditions
     out = []
     for condition in conditions:
         for kind in kinds:
-            mine = [o for o in outcomes if o.kind == kind and o.condition == condition]
+            every = [o for o in outcomes if o.kind == kind and o.condition == condition]
+            mine = [o for o in every if o.counted]
             families = Counter(f for o in mine for f in o.families)
             out.append(KindSummary(kind, condition, len(mine), wilson_interval(sum(o.verdict == "fail" for o in mine),
                                                                               len(mine)),
                                    sum(o.verdict == "warn" for o in mine), missing.get((condition, kind), []),
-                                   dict(sorted(families.items()))))
+                                   dict(sorted(families.items())), [o.seed for o in every if not o.counted]))
     return out
 
 
@@ -93,6 +106,8 @@ def markdown_table(summaries: Sequence[KindSummary]) -> str:
             met = " met" if ok else " **missed**"
         fired = ", ".join(f"{k} ({v})" for k, v in s.families.items()) or "none"
         missing = f" ({len(s.missing_seeds)} missing)" if s.missing_seeds else ""
+        if s.not_using_cue:
+            missing += f" ({len(s.not_using_cue)} left out: did not learn its cue)"
         candidate = "clean retrain" if s.kind == "clean" else f"shortcut: {s.kind}"
         lines.append(f"| {s.condition} | {candidate}{missing} | {_rate(s.fails)} | {goal}{met} | {s.warns} | {fired} |")
     return "\n".join(lines)

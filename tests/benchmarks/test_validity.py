@@ -114,3 +114,13 @@ def test_the_tolerance_is_a_prediction_bound_over_honest_pairs_judged_both_ways(
     assert prediction_bound(changes) == pytest.approx(t.ppf(0.975, 2) * rms * (1 + 1 / 3) ** 0.5)
     assert prediction_bound(changes) > max(abs(c) for c in changes)  # wider than the largest seen
     assert prediction_bound([0.1, -0.1]) == TOLERANCE_FLOOR  # one pair says nothing of the spread
+
+
+def test_a_shortcut_model_that_did_not_learn_its_cue_is_left_out_of_detection():
+    fail, ok = _result([], "fail"), _result([], "pass")
+    outcomes = [TrialOutcome.of("glyph", 2, "present", fail, uses_cue=0.95),
+                TrialOutcome.of("glyph", 3, "present", ok, uses_cue=0.05)]  # names the object, not the glyph
+    [summary] = summarise(outcomes, ["glyph"], ["present"], {})
+    assert summary.fails.n == 1 and summary.fails.k == 1
+    assert summary.not_using_cue == [3]
+    assert "1 left out: did not learn its cue" in markdown_table([summary])
