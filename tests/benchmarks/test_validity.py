@@ -81,12 +81,13 @@ def test_rates_count_fails_as_detections_or_false_alarms_with_wilson_intervals()
 
 @pytest.mark.slow
 def test_the_lean_driver_fails_the_shipped_shortcut_for_its_fixed_locus(tmp_path):
-    """The whole path on the shipped demo models (80 probes): explain, score, store, compare with
-    the probe set's layout. The shortcut's first colour word keeps peaking on the marker's cell."""
+    """The whole path on the shipped demo models (200 probes): explain, score, store, compare with
+    the probe set's layout. On probes carrying its own marker (the corner cue, present), the shortcut's
+    first colour word keeps peaking on the marker's cell."""
     from auditors.demo import build_default_probe_set, demo_model_dir
     from benchmarks.validity.driver import AuditDriver
 
-    probes = build_default_probe_set(tmp_path / "probes", n=80)
+    probes = build_default_probe_set(tmp_path / "probes", n=200, cue_kinds=("corner",), mode="present")
     driver = AuditDriver(f"sqlite:///{tmp_path / 'validity.db'}", str(probes))
     clean = driver.audit("clean", demo_model_dir("clean"))
     shortcut = driver.audit("shortcut", demo_model_dir("shortcut"))

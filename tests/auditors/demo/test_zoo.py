@@ -44,7 +44,7 @@ def test_models_are_saved_measured_and_keyed_by_the_recipe(filled):
     assert zoo.folder.name == Zoo(zoo.folder.parent, RECIPE).folder.name
     assert Zoo(zoo.folder.parent, Recipe(**{**RECIPE.as_dict(), "model": TINY, "stage1_steps": 3,
                                             "stage_threads": (1, 2, 2)})).folder != zoo.folder
-    assert Zoo(zoo.folder.parent, RECIPE, threads=1).folder != zoo.folder
+    assert Zoo(zoo.folder.parent, RECIPE, threads=2).folder != zoo.folder
     for m in models:
         assert m.complete and (m.path / "model.safetensors").is_file()
         meta = json.loads((m.path / "training.json").read_text())
