@@ -57,8 +57,8 @@ def main() -> None:
     machine = {**machine_info(), "load_average_at_start": list(os.getloadavg())}
     with tempfile.TemporaryDirectory(prefix="mllm-audit-demo-bench-") as tmp:
         summary, wall, stdout = run_demo(Path(tmp) / "home", args.n_probes)
-    checks = [{key: c[key] for key in ("method", "metric", "verdict", "counts", "delta", "ci_low", "ci_high",
-                                        "n_pairs", "n_probes", "tolerance")}
+    checks = [{key: c.get(key) for key in ("method", "metric", "group", "verdict", "counts", "delta", "ci_low",
+                                            "ci_high", "n_pairs", "n_probes", "tolerance")}
               for c in summary["comparisons"]]
     payload = {
         "benchmark": "demo",
@@ -70,7 +70,10 @@ def main() -> None:
         "reasons": summary["reasons"],
         "words": summary["words"],
         "report_bytes": summary["sizes_bytes"],
-        "failing": sorted(f"{c['method']}/{c['metric']}" for c in checks if c["verdict"] == "fail"),
+        "failing": sorted(f"{c['method']}/{c['metric']}" + (f"[{c['group']}]" if c["group"] else "")
+                          for c in checks if c["verdict"] == "fail" and c["counts"]),
+        "reported_only_failing": sorted(f"{c['method']}/{c['metric']}" + (f"[{c['group']}]" if c["group"] else "")
+                                        for c in checks if c["verdict"] == "fail" and not c["counts"]),
         "checks": checks,
         "comparison_settings": summary["comparison_settings"],
         "terminal": stdout.splitlines()[-8:],

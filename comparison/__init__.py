@@ -9,10 +9,15 @@ Its functions read records structurally (any object with the named attributes), 
 `storage.records` objects arrive here without this package importing `storage`.
 
 Modules, one job each:
-- `settings`: `RegressionConfig` / `DriftConfig`, the comparison's configuration;
-- `inputs`: `RunResults` and the structural record types a comparison reads;
-- `words`: what "the same word" means; `maps`: how alike two maps are; `bootstrap`: probe CIs;
-- `paired`: paired metric deltas; `drift`: map drift between versions (and the most changed token);
+- `settings`: `RegressionConfig` (drift, word groups, fixed locus), the comparison's configuration;
+- `inputs`: `RunResults` and the structural record types a comparison reads; `layout`: what the
+  probe set says (objects' footprints, word classes, reference answers, cues);
+- `words`: what "the same word" means; `groups`: word classes, slots and words as groups;
+  `wordmaps`: a run's word maps with their class and slot; `maps`: how alike two maps are;
+- `bootstrap`: probe CIs (and family-corrected ones); `proportions`: Wilson intervals of rates;
+- `paired`: paired metric deltas; `grouped`: the same per word group; `drift`: map drift between
+  versions (and the most changed token); `locus`: fixed-locus attention of one run;
+- `shift`, `counterfactual`: the findings the report shows (`findings` holds their types);
 - `rules`: when a check passes, warns or fails; `describe`: the sentences and the headline;
 - `result`: `ComparisonResult`, which saves (`to_dict`), loads (`from_dict`) and diffs;
 - `compare`: `compare_runs`, which puts them together.

@@ -21,7 +21,7 @@ import numpy as np
 from comparison.bootstrap import cluster_bootstrap_mean, stable_seed
 from comparison.describe import with_reason
 from comparison.inputs import MapLike, RunResults
-from comparison.maps import common_grid, resize_grid, spearman_similarity, top_overlap, total_variation
+from comparison.maps import common_grid, resize_grid, spearman_rows, top_overlap, total_variation
 from comparison.result import MetricComparison, ProbeDrift
 from comparison.rules import DRIFT_SPEARMAN, DRIFT_TOP_OVERLAP, drift_verdict, few_probes
 from comparison.settings import RegressionConfig
@@ -57,7 +57,7 @@ def word_maps(maps: Sequence[MapLike], occurrence: dict[int, WordKey]) -> dict[s
     }
 
 
-def _answers(run: RunResults) -> tuple[dict[str, dict[int, str]], dict[str, str], dict[str, list[MapLike]]]:
+def run_answers(run: RunResults) -> tuple[dict[str, dict[int, str]], dict[str, str], dict[str, list[MapLike]]]:
     """probe -> word_index -> word (from the answer, else from the maps), texts, maps by probe."""
     words = {g.probe_key: generation_words(g) for g in run.generations}
     texts = {g.probe_key: g.text for g in run.generations}
@@ -69,10 +69,24 @@ def _answers(run: RunResults) -> tuple[dict[str, dict[int, str]], dict[str, str]
     return words, texts, maps
 
 
+def _spearman_pairs(pairs: list[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+    """Spearman of each (a, b) pair, batched per grid shape."""
+    out = [0.0] * len(pairs)
+    by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for i, (a, _) in enumerate(pairs):
+        by_shape[a.shape].append(i)
+    for indices in by_shape.values():
+        rows = spearman_rows(np.stack([pairs[i][0].ravel() for i in indices]),
+                             np.stack([pairs[i][1].ravel() for i in indices]))
+        for i, value in zip(indices, rows):
+            out[i] = float(value)
+    return out
+
+
 def probe_drift(candidate: RunResults, baseline: RunResults, top_fraction: float) -> list[ProbeWordsDrift]:
     """Word pairing and map similarity for every probe both runs answered."""
-    c_words, c_texts, c_maps = _answers(candidate)
-    b_words, b_texts, b_maps = _answers(baseline)
+    c_words, c_texts, c_maps = run_answers(candidate)
+    b_words, b_texts, b_maps = run_answers(baseline)
     out = []
     for probe_key in sorted(set(c_words) & set(b_words)):
         c_occ, b_occ = occurrence_keys(c_words[probe_key]), occurrence_keys(b_words[probe_key])
@@ -85,7 +99,7 @@ def probe_drift(candidate: RunResults, baseline: RunResults, top_fraction: float
             if not keys:
                 continue
             pairs = [common_grid(c_word_maps[method][k], b_word_maps[method][k]) for k in keys]
-            spearman[method] = [spearman_similarity(a, b) for a, b in pairs]
+            spearman[method] = _spearman_pairs(pairs)
             overlap[method] = [top_overlap(a, b, top_fraction) for a, b in pairs]
             drifts.append(ProbeDrift(method, float(np.mean(spearman[method])),
                                      float(np.mean(overlap[method])), len(keys)))

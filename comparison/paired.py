@@ -36,6 +36,19 @@ class PairedChecks:
     skipped: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ProbeValues:
+    """One run's per-probe metric values, read once and shared by the pooled and the group checks:
+    (method, metric) -> (probe, normalised word) -> value, and each metric's direction."""
+
+    values: dict[MetricKey, dict[tuple[str, str], float]]
+    directions: dict[MetricKey, Direction]
+
+    @classmethod
+    def of(cls, records: Sequence[MetricLike]) -> "ProbeValues":
+        return cls(*per_probe_values(records))
+
+
 def per_probe_values(
     records: Sequence[MetricLike],
 ) -> tuple[dict[MetricKey, dict[tuple[str, str], float]], dict[MetricKey, Direction]]:
@@ -48,16 +61,14 @@ def per_probe_values(
         word = normalize_word(r.word) if r.word is not None else ""
         sums[(r.method, r.metric)][(r.probe_key, word)].append(float(r.value))
         directions[(r.method, r.metric)] = r.direction
-    values = {key: {k: float(np.mean(v)) for k, v in by_key.items()} for key, by_key in sums.items()}
+    values = {key: {k: sum(v) / len(v) for k, v in by_key.items()} for key, by_key in sums.items()}
     return values, directions
 
 
-def paired_checks(
-    candidate: Sequence[MetricLike], baseline: Sequence[MetricLike], config: RegressionConfig
-) -> PairedChecks:
+def paired_checks(candidate: ProbeValues, baseline: ProbeValues, config: RegressionConfig) -> PairedChecks:
     """One check per (method, metric) both runs scored on at least one common probe and word."""
-    cand_values, cand_dirs = per_probe_values(candidate)
-    base_values, base_dirs = per_probe_values(baseline)
+    cand_values, cand_dirs = candidate.values, candidate.directions
+    base_values, base_dirs = baseline.values, baseline.directions
     out = PairedChecks()
     for key in sorted(set(cand_values) | set(base_values)):
         method, metric = key

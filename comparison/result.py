@@ -5,7 +5,9 @@ Why one object (as inseq keeps one output type): the flow decides the exit code 
 as the verdict record, the alert sends it, and the report renders it, months later, exactly as it
 was made. `to_dict` writes it with a stable type id (`TYPE_ID`) and a format version; `from_dict`
 loads every version this code has ever written (older formats are upgraded step by step in
-`_UPGRADES`), so a refactor never orphans a stored verdict. `diff` says which checks changed
+`_UPGRADES`), so a refactor never orphans a stored verdict. Format 2 added per-word-group checks
+(`MetricComparison.group`) and the findings of `comparison.findings` (fixed locus, attention shift,
+counterfactual summary); a format-1 verdict loads with no groups and no findings. `diff` says which checks changed
 verdict between two comparisons (e.g. the same pair judged under new settings).
 """
 
@@ -15,13 +17,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping
 
 from comparison.errors import ComparisonError
+from comparison.findings import AttentionShift, CounterfactualSummary, LocusFinding
 from comparison.inputs import Direction
 from comparison.rules import DRIFT_SPEARMAN, DRIFT_TOP_OVERLAP, VERDICT_ORDER, Verdict, beyond_limit, is_drift_metric
 
 TYPE_ID = "mllm_audit.comparison"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+
+def _v1_to_v2(body: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 had no word groups and no findings."""
+    comparisons = [{**c, "group": None} for c in body.get("comparisons", [])]
+    return {**body, "comparisons": comparisons, "locus": [], "attention_shift": [], "counterfactual": []}
+
+
 # version n -> a function turning a version-n dict into a version-(n + 1) dict
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,9 @@ class MetricComparison:
     pairs and probes it rests on, its limit, its verdict and the sentence that explains it.
 
     `counts`: whether this check takes part in the overall verdict (drift may be reported only).
+    `group`: None for a check over every word (and for the fixed-locus check, whose finding names its
+    group); else the word group it is about
+    (`comparison.groups`: "colour" a class, "colour@1" the first colour word, "word:red" one word).
     """
 
     method: str
@@ -44,6 +58,7 @@ class MetricComparison:
     verdict: Verdict
     reason: str
     counts: bool = True
+    group: str | None = None
 
     @property
     def is_drift(self) -> bool:
@@ -51,7 +66,13 @@ class MetricComparison:
 
     @property
     def key(self) -> tuple[str, str]:
+        """Which metric of which method (a group check shares it with its pooled check)."""
         return (self.method, self.metric)
+
+    @property
+    def identity(self) -> tuple[str, str, str | None]:
+        """What makes a check unique within a comparison."""
+        return (self.method, self.metric, self.group)
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,7 @@ class CheckChange:
     metric: str
     before: Verdict | None
     after: Verdict | None
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,18 +166,21 @@ class ComparisonResult:
     n_words_baseline_only: int | None
     skipped: tuple[str, ...] = ()  # metrics that could not be paired, as sentences
     settings: Mapping[str, Any] = field(default_factory=dict)  # RegressionConfig.to_dict()
+    locus: tuple[LocusFinding, ...] = ()
+    attention_shift: tuple[AttentionShift, ...] = ()
+    counterfactual: tuple[CounterfactualSummary, ...] = ()
 
     @property
     def failed(self) -> bool:
         return self.verdict == "fail"
 
-    def check(self, method: str, metric: str) -> MetricComparison | None:
-        return next((c for c in self.comparisons if c.key == (method, metric)), None)
+    def check(self, method: str, metric: str, group: str | None = None) -> MetricComparison | None:
+        return next((c for c in self.comparisons if c.identity == (method, metric, group)), None)
 
     def probe_flags(self) -> dict[str, tuple[ProbeFlag, ...]]:
         """Per probe, its values beyond the limit of a check that did not pass, worst first (the
         checks that failed before those that warned, then the farthest beyond the limit)."""
-        checks = {c.key: c for c in self.comparisons if c.verdict != "pass"}
+        checks = {c.key: c for c in self.comparisons if c.verdict != "pass" and c.group is None}
         flags: dict[str, tuple[ProbeFlag, ...]] = {}
         for probe in self.probes:
             values = [(d.method, d.metric, d.delta) for d in probe.deltas]
@@ -212,6 +237,9 @@ class ComparisonResult:
                 n_words_baseline_only=_count(body["n_words_baseline_only"]),
                 skipped=tuple(body.get("skipped", ())),
                 settings=dict(body.get("settings", {})),
+                locus=tuple(LocusFinding.from_dict(x) for x in body.get("locus", ())),
+                attention_shift=tuple(AttentionShift.from_dict(x) for x in body.get("attention_shift", ())),
+                counterfactual=tuple(CounterfactualSummary.from_dict(x) for x in body.get("counterfactual", ())),
             )
         except (KeyError, TypeError) as exc:
             raise ComparisonError(f"stored comparison (format version {FORMAT_VERSION}) is incomplete: {exc}") from exc
@@ -219,12 +247,13 @@ class ComparisonResult:
     def diff(self, other: "ComparisonResult") -> ResultDiff:
         """Which checks changed verdict from this comparison to `other` (added or removed checks
         count as changes, with None on the side that lacks them)."""
-        before = {c.key: c.verdict for c in self.comparisons}
-        after = {c.key: c.verdict for c in other.comparisons}
+        before = {c.identity: c.verdict for c in self.comparisons}
+        after = {c.identity: c.verdict for c in other.comparisons}
         changes = tuple(
-            CheckChange(method, metric, before.get((method, metric)), after.get((method, metric)))
-            for method, metric in sorted(set(before) | set(after))
-            if before.get((method, metric)) != after.get((method, metric))
+            CheckChange(method, metric, before.get(ident), after.get(ident), group)
+            for ident in sorted(set(before) | set(after), key=lambda i: (i[0], i[1], i[2] or ""))
+            for method, metric, group in (ident,)
+            if before.get(ident) != after.get(ident)
         )
         return ResultDiff(self.verdict, other.verdict, changes)
 

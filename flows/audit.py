@@ -45,7 +45,7 @@ from flows.runners import default_task_runner
 from flows.stopping import note_interruption, stop_requested
 from flows.tasks import resolve_model_task, start_run_task, validate_probe_set_task
 from flows.verdicts import judge, regression_config
-from flows.worker import repository_for
+from flows.worker import probe_layout_for, repository_for
 
 CHAMPION_ALIAS = "champion"
 REPORT_STEM = "report"
@@ -196,7 +196,7 @@ def _audit(request: AuditRequest) -> AuditOutcome:
             baseline, baseline_uri = None, None
         else:
             t = time.perf_counter()
-            verdict = judge(repository, candidate.records, baseline.records, config)
+            verdict = judge(repository, candidate.records, baseline.records, config, probe_layout_for(probe_dir))
             timings["compare_s"] = time.perf_counter() - t
 
     report_dir = Path(request.out_dir).expanduser() if request.out_dir else settings.reports_dir / f"run-{candidate.run_id}"

@@ -69,7 +69,7 @@ class AuditRequest:
             from comparison import ComparisonError, RegressionConfig
 
             try:
-                RegressionConfig.from_mapping(self.regression)
+                RegressionConfig.from_user_table(self.regression)
             except ComparisonError as exc:
                 raise FlowsInputError(f"invalid regression settings: {exc}") from exc
 

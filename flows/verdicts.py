@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from comparison import TYPE_ID, ComparisonError, ComparisonResult, RegressionConfig, RunResults, compare_runs
+from comparison.layout import ProbeSetLayout
 from flows.config import Settings
 from flows.errors import FlowsInputError
 from storage.records import ComparisonRecord, VerdictRecord
@@ -20,16 +21,18 @@ from storage.records import ComparisonRecord, VerdictRecord
 def regression_config(settings: Settings, overrides: Mapping[str, Any] | None) -> RegressionConfig:
     """Tolerances and drift limits: the config file's `[regression]` table, then the request's."""
     try:
-        return RegressionConfig.from_mapping({**settings.regression, **(overrides or {})})
+        return RegressionConfig.from_user_table({**settings.regression, **(overrides or {})})
     except ComparisonError as exc:
         raise FlowsInputError(f"invalid regression settings: {exc}") from exc
 
 
 def comparison_records(result: ComparisonResult) -> tuple[ComparisonRecord, ...]:
-    """One row per check (drift rows hold the similarity as `delta` and the minimum as `tolerance`)."""
+    """One row per check (drift rows hold the similarity as `delta` and the minimum as `tolerance`;
+    a word-group check's metric is written "<metric>[<group>]", e.g. "pointing_game[colour@1]")."""
     return tuple(
         ComparisonRecord(candidate_run_id=result.candidate_run_id, baseline_run_id=result.baseline_run_id,
-                         method=c.method, metric=c.metric, delta=c.delta, ci_low=c.ci_low, ci_high=c.ci_high,
+                         method=c.method, metric=c.metric if c.group is None else f"{c.metric}[{c.group}]",
+                         delta=c.delta, ci_low=c.ci_low, ci_high=c.ci_high,
                          n_pairs=c.n_pairs, tolerance=c.tolerance, verdict=c.verdict)
         for c in result.comparisons
     )
@@ -48,17 +51,20 @@ def verdict_record(result: ComparisonResult) -> VerdictRecord:
     )
 
 
-def judge(repository: Any, candidate: RunResults, baseline: RunResults, config: RegressionConfig) -> ComparisonResult:
+def judge(repository: Any, candidate: RunResults, baseline: RunResults, config: RegressionConfig,
+          layout: ProbeSetLayout | None = None) -> ComparisonResult:
     """The verdict of `candidate` against `baseline` under `config`, as stored.
 
     A pair already judged under the same settings returns the stored verdict unchanged (a rerun
-    never writes a second one, nor a different one); otherwise the runs are compared and the
-    verdict, its reasons, settings, full result and comparison rows are stored in one transaction.
+    never writes a second one, nor a different one); otherwise the runs are compared (with the
+    probe set's `layout`: word groups, fixed loci and findings, `flows.worker.probe_layout_for`)
+    and the verdict, its reasons, settings, full result and comparison rows are stored in one
+    transaction.
     """
     settings = config.to_dict()
     for stored in repository.get_verdicts(candidate.run_id):
         if (stored.baseline_run_id == baseline.run_id and stored.settings == settings
                 and stored.result.get("type") == TYPE_ID):
             return ComparisonResult.from_dict(stored.result)
-    result = compare_runs(candidate, baseline, config)
+    result = compare_runs(candidate, baseline, config, layout)
     return ComparisonResult.from_dict(repository.add_verdict(verdict_record(result)).result)

@@ -32,6 +32,7 @@ _LOCK = threading.Lock()  # guards the caches below, never held while loading or
 _MAKING: dict[tuple[int, Any], threading.Lock] = {}
 _MODELS: dict[str, "OpenedModel"] = {}
 _PROBE_SETS: dict[tuple[Any, ...], Any] = {}
+_LAYOUTS: dict[tuple[Any, ...], Any] = {}
 _REPOSITORIES: dict[str, Any] = {}
 _PROBE_SET_ROWS: dict[tuple[Any, ...], Any] = {}
 
@@ -151,6 +152,21 @@ def probe_set_for(probe_dir: str) -> Any:
     return _once(_PROBE_SETS, probe_set_fingerprint(probe_dir), lambda: load_probe_set(probe_dir))
 
 
+def probe_layout_for(probe_dir: str) -> Any:
+    """The probe set's layout for the comparison (`auditors.probes.layout`: masks read once), once
+    per process and folder state."""
+    key = probe_set_fingerprint(probe_dir)
+    with _LOCK:
+        cached = _LAYOUTS.get(key)
+    if cached is None:
+        from auditors.probes.layout import probe_set_layout
+
+        cached = probe_set_layout(probe_set_for(probe_dir))
+        with _LOCK:
+            _LAYOUTS[key] = cached
+    return cached
+
+
 def probe_set_rows(repository: Any, probe_dir: str) -> Any:
     """The probe set's stored record, registered the first time it is seen (with a thumbnail per
     probe, `flows.convert.probe_set_records`); once per process, database and folder state.
@@ -188,6 +204,7 @@ def clear_caches() -> None:
         _MAKING.clear()
         _MODELS.clear()
         _PROBE_SETS.clear()
+        _LAYOUTS.clear()
         _PROBE_SET_ROWS.clear()
         for repository in _REPOSITORIES.values():
             dispose = getattr(repository, "dispose", None) or getattr(repository, "close", None)
@@ -230,6 +247,7 @@ def score_probe(explanation: Any, probe: Any, probe_set: Any, model: Any, proces
             probe,
             metrics=metrics,
             noun_vocabulary=probe_set.noun_vocabulary(),
+            word_classes=probe_set.word_class_map(),
             scorer=scorer,
             image=probe.load_image() if scorer is not None else None,
         )

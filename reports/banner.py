@@ -104,7 +104,7 @@ def banner(data: ReportData) -> str:
         return (f'<header id="verdict-banner" class="banner verdict-none" data-verdict="none">'
                 f'<h1 id="headline">{esc(_NO_VERDICT[data.has_baseline])}</h1>{context}</header>')
     min_probes = int(v.settings.get("min_probes", 0) or 0)
-    groups = group_checks(v.comparisons)
+    groups = group_checks([c for c in v.comparisons if c.group is None])  # word groups: reports.attention
     shown = [g for g in groups if g.counts and g.verdict == v.verdict]
     folded = [g for g in groups if g not in shown]
     visible = "".join(group_line(g, min_probes) for g in shown)

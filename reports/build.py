@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from reports import figures, sections
+from reports import attention, figures, sections
 from reports.banner import banner
 from reports.data import ReportData
 from reports.files import write_files
@@ -48,11 +48,11 @@ def _summary_figures(data: ReportData) -> dict[str, Any]:
               "baseline": sections.version_label(data, "baseline") if data.has_baseline else ""}
     found = {
         "fig-distributions": figures.distribution_figure(distribution_values(data), labels),
-        "fig-deltas": figures.comparison_figure(list(data.comparisons), drift=False),
-        "fig-drift": figures.comparison_figure(list(data.comparisons), drift=True),
+        "fig-deltas": figures.comparison_figure([c for c in data.comparisons if c.group is None], drift=False),
+        "fig-drift": figures.comparison_figure([c for c in data.comparisons if c.group is None], drift=True),
         "fig-history": figures.history_figure(history_points(data)),
     }
-    return {k: v for k, v in found.items() if v is not None}
+    return {**{k: v for k, v in found.items() if v is not None}, **attention.attention_figures(data)}
 
 
 def _pages(entries: list[dict[str, Any]], images: ImageStore, shell: int, main_extra: int,
@@ -111,7 +111,8 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
         links = sections.page_links(files, p)
         if p == 0:
             main = (sections.summary_block(data, len(entries))
-                    + sections.comparison_section(data) + sections.metric_section(data, rows)
+                    + sections.comparison_section(data) + attention.attention_section(data)
+                    + sections.metric_section(data, rows)
                     + sections.gallery_section(links)
                     + (sections.probe_index(entries, page_of, files) if len(pages) > 1 else "")
                     + sections.history_section(data) + sections.alerts_section(data)

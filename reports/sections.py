@@ -72,7 +72,7 @@ def comparison_section(data: ReportData) -> str:
     if not data.comparisons:
         return ""
     rows = []
-    for c in worst_first(data.comparisons):  # the banner's order: failed, warned, passed
+    for c in worst_first(c for c in data.comparisons if c.group is None):  # the banner's order; groups: attention
         rows.append([
             _pill(c.verdict, "" if c.counts else " (reported only)"), esc(c.method), esc(c.metric),
             _fmt(c.delta, signed=not c.is_drift), f"<span class=nowrap>[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]</span>",

@@ -1,7 +1,8 @@
 """The embedded default model of mllm-audit: a tiny Qwen2.5-VL trained here on synthetic scenes.
 
-Two shipped versions (``weights/clean``, ``weights/shortcut``; see MODEL_CARD.md), the scene generator,
-the default probe set and the training recipe. Facts other packages need:
+Two shipped versions (``weights/clean``, ``weights/shortcut``; see MODEL_CARD.md), the scene generator and
+its family of cues (``cues.py``), the probe sets, the training recipe and the model zoo (``zoo.py``: clean
+and shortcut models over many seeds, cached outside the repository). Facts other packages need:
 
 * images are ``IMAGE_SIZE`` (112) px square, giving a ``GRID`` x ``GRID`` (4x4) map of merged vision tokens;
 * the default prompt is ``DEFAULT_PROMPT`` ("describe the image"); the chat template saved with the
@@ -17,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .model import GRID, IMAGE_SIZE, N_IMAGE_TOKENS
-from .probeset import DEFAULT_PROBE_SEED, build_default_probe_set
+from .cues import CUE_KINDS, CueSpec
+from .probeset import DEFAULT_PROBE_SEED, PROBE_MODES, build_default_probe_set
 from .scenes import COLOUR_WORDS, SHAPE_WORDS
 from .tokenizer import DEFAULT_PROMPT, chat_messages, format_prompt
-from .train import DEMO_VARIANTS
+from .variants import DEMO_VARIANTS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -51,7 +53,7 @@ def load_demo(variant: str = "clean") -> tuple[Any, Any]:
 
 
 __all__ = [
-    "COLOUR_WORDS", "DEFAULT_PROBE_SEED", "DEFAULT_PROMPT", "DEMO_VARIANTS", "DemoModelMissingError", "GRID",
+    "COLOUR_WORDS", "CUE_KINDS", "CueSpec", "PROBE_MODES", "DEFAULT_PROBE_SEED", "DEFAULT_PROMPT", "DEMO_VARIANTS", "DemoModelMissingError", "GRID",
     "IMAGE_SIZE", "N_IMAGE_TOKENS", "SHAPE_WORDS", "WEIGHTS_DIR", "build_default_probe_set", "chat_messages",
     "demo_model_dir", "format_prompt", "load_demo",
 ]

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .model import GRID, IMAGE_MEAN, IMAGE_SIZE, IMAGE_STD, MERGE_SIZE, PATCH_SIZE, TEMPORAL_PATCH_SIZE
-from .scenes import Scene, cell_coverage
+from .scenes import Scene
 from .tokenizer import DEFAULT_PROMPT, format_prompt
 
 IGNORE = -100
@@ -103,24 +103,6 @@ class BatchBuilder:
         batch["pixel_values"] = torch.from_numpy(patchify([s.image for s in scenes]))
         return batch
 
-    def layout_embeddings(self, scenes: Sequence[Scene], embed: Any, rng: np.random.Generator, noise: float) -> Any:
-        """Stage-0 stand-ins for vision tokens: each grid cell holds the embeddings of the words of the object
-        covering it (the colour it is painted in + its shape, weighted by coverage), the cue cell the colour word of a drawn cue, plus
-        noise. Text-only pretraining input: it teaches the text model to read and copy words laid out in the
-        image slots (and, for the shortcut variant, that the cue's colour is the first colour named, because
-        its data always says so); no vision weights are involved."""
-        import torch
-
-        w = embed.weight.detach()
-        rms = float(w.pow(2).mean().sqrt())
-        out = torch.zeros(len(scenes), GRID * GRID, w.shape[1])
-        for b, s in enumerate(scenes):
-            for o in s.objects:
-                cov = torch.from_numpy(cell_coverage(o.mask, s.config.cell).reshape(-1).astype(np.float32))
-                vec = w[self.caption_ids(o.rendered_colour)[0]] + w[self.caption_ids(o.shape)[0]]
-                out[b] += cov[:, None] * vec[None] * float(rng.uniform(0.6, 1.4))
-            if s.cue is not None:  # the marker is described by its colour word, in its cell
-                cell = s.cue.cell[0] * GRID + s.cue.cell[1]
-                out[b, cell] += w[self.caption_ids(s.cue.colour)[0]] * float(rng.uniform(0.6, 1.4))
-        out += torch.from_numpy(rng.normal(0, noise * rms, size=tuple(out.shape)).astype(np.float32))
-        return out.reshape(-1, w.shape[1])
+    def word_ids(self, words: Sequence[str]) -> dict[str, int]:
+        """Vocabulary id of each (single-token) word."""
+        return {w: self.caption_ids(w)[0] for w in words}

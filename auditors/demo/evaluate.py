@@ -1,16 +1,17 @@
 """How good is a demo model: captions, and whether its logit-lens maps point at the named object.
 
 Why the controls: a naive pointing score is inflated by saliency (saturated objects give extreme
-projections even in an untrained model, docs/tiny-vlm-experiments.md). So beside the pointing game of the right word
-we always report the *wrong-word control* (the map of another word of the same kind, preferably one that
-names a different object of the same scene, scored on this object's mask), the untrained model's score and
-chance (the fraction of grid cells that the mask touches). The shortcut check counts how often a colour
-word's map has its argmax in the cue cell.
+projections even in an untrained model, docs/tiny-vlm-experiments.md). So beside the pointing game of the right word we always report
+the *wrong-word control* (the map of another word of the same kind, preferably one that names a different
+object of the same scene, scored on this object's mask), the untrained model's score and chance (the
+fraction of grid cells that the mask touches). The cue check counts how often the map of the first
+object's word of the cue's kind (its colour for a colour cue, its shape for a shape cue) peaks on a cue
+cell that the object does not touch.
 
 Map definition (final-layer logit lens): for vision token j and word c, ``relu(W[c] . h_L[j])`` with
 ``h_L`` the final normed hidden state and ``W`` the (tied) output embedding. One prompt-only forward gives
 the maps for every word because the vision tokens precede the caption under causal attention.
-Pointing: the argmax cell overlaps the object's mask (any pixel), as in the spike.
+Pointing: the argmax cell overlaps the object's mask (any pixel), as ``auditors.metrics.localisation``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..metrics.localisation import cell_coverage
+from .cues import SHIPPED_CUE, CueRequest
 from .data import BatchBuilder
 from .model import GRID
-from .scenes import COLOUR_WORDS, SHAPE_WORDS, Scene, cell_coverage, held_out_scenes, make_scene, rng_for
+from .scenes import COLOUR_WORDS, SHAPE_WORDS, Scene, held_out_scenes
 
 EVAL_SEED = 424242  # held-out evaluation scenes; training uses 4-integer seed sequences, never (seed, i)
 
@@ -40,8 +43,8 @@ class EvalReport:
     point_colour_multi: float  # multi-object scenes only
     point_shape_multi: float
     chance: float  # mean fraction of grid cells a mask touches
-    cue_argmax_colour: float  # fraction of colour-word argmaxes in the cue cell (scenes with a cue)
-    cue_argmax_first_colour: float
+    cue_argmax_all: float  # share of maps of the cue's word kind (every object) peaking on a cue cell
+    cue_argmax_first: float  # the same for the first object's word only (the word a shortcut reads)
     layer1_point_colour: float
     layer1_point_shape: float
     examples: list[tuple[str, str]] = field(default_factory=list)  # (truth, generated)
@@ -56,11 +59,18 @@ class EvalReport:
             f"shape {self.point_shape:.3f} (wrong {self.point_shape_wrong:.3f}) chance {self.chance:.3f} | "
             f"multi colour {self.point_colour_multi:.3f} shape {self.point_shape_multi:.3f} | "
             f"L1 colour {self.layer1_point_colour:.3f} shape {self.layer1_point_shape:.3f} | "
-            f"cue-cell argmax colour {self.cue_argmax_colour:.3f} first {self.cue_argmax_first_colour:.3f}"
+            f"cue argmax all {self.cue_argmax_all:.3f} first {self.cue_argmax_first:.3f}"
         )
 
 
-def _parse(caption: str) -> list[tuple[str, str]]:
+def standard_scenes(n: int, seed: int = EVAL_SEED, cue_kind: str | None = SHIPPED_CUE, mode: str = "first") -> list[Scene]:
+    """Held-out scenes with one cue of ``cue_kind`` in ``mode`` (None: no cue): the model card's scene sets."""
+    cues = (CueRequest(cue_kind, mode),) if cue_kind else ()  # type: ignore[arg-type]
+    return held_out_scenes(n, seed, cues=cues)
+
+
+def parse_caption(caption: str) -> list[tuple[str, str]]:
+    """(colour, shape) per "a <colour> <shape>" part; missing words are ""."""
     out = []
     for part in caption.split(" and "):
         words = part.split()
@@ -105,6 +115,10 @@ def _wrong_word(word: str, kind: Sequence[str], scene_words: Sequence[str]) -> s
     return kind[(kind.index(word) + 1) % len(kind)]
 
 
+def _touched(scene: Scene, mask: np.ndarray) -> np.ndarray:
+    return cell_coverage(mask, (scene.config.grid, scene.config.grid)).reshape(-1) > 0
+
+
 def evaluate(model: Any, tokenizer: Any, scenes: Sequence[Scene], generate: bool = True) -> EvalReport:
     """Caption quality and logit-lens localisation of ``model`` on ``scenes``."""
     builder = BatchBuilder(tokenizer)
@@ -113,7 +127,7 @@ def evaluate(model: Any, tokenizer: Any, scenes: Sequence[Scene], generate: bool
     exact = [c == s.caption for c, s in zip(captions, scenes)]
     col_ok = shp_ok = total = 0
     for c, s in zip(captions, scenes):
-        pred = _parse(c)
+        pred = parse_caption(c)
         for k, o in enumerate(s.objects):
             total += 1
             if k < len(pred):
@@ -121,7 +135,7 @@ def evaluate(model: Any, tokenizer: Any, scenes: Sequence[Scene], generate: bool
                 shp_ok += pred[k][1] == o.shape
     final, first = vision_states(model, builder, scenes)
     W = model.get_output_embeddings().weight.detach().numpy()
-    wid = {w: tokenizer.convert_tokens_to_ids(w) for w in COLOUR_WORDS + SHAPE_WORDS}
+    wid = builder.word_ids(COLOUR_WORDS + SHAPE_WORDS)
 
     res: dict[str, list[float]] = {k: [] for k in ("c", "cw", "s", "sw", "cm", "sm", "chance", "l1c", "l1s", "cue", "cue1")}
     for i, s in enumerate(scenes):
@@ -129,9 +143,10 @@ def evaluate(model: Any, tokenizer: Any, scenes: Sequence[Scene], generate: bool
         maps1 = np.maximum(first[i] @ W.T, 0)
         colours = [o.colour for o in s.objects]
         shapes = [o.shape for o in s.objects]
-        cue_idx = s.cue.cell[0] * GRID + s.cue.cell[1] if s.cue is not None else None
+        cue = s.cues[0] if s.cues else None
+        cue_cells = {r * GRID + c for r, c in cue.cells} if cue is not None else set()
         for k, o in enumerate(s.objects):
-            touched = cell_coverage(o.mask, s.config.cell).reshape(-1) > 0
+            touched = _touched(s, o.mask)
             res["chance"].append(float(touched.mean()))
             for word, kind, key, wkey, mkey, l1key in (
                 (o.colour, COLOUR_WORDS, "c", "cw", "cm", "l1c"),
@@ -144,8 +159,10 @@ def evaluate(model: Any, tokenizer: Any, scenes: Sequence[Scene], generate: bool
                 wrong = _wrong_word(word, kind, colours if kind is COLOUR_WORDS else shapes)
                 res[wkey].append(float(touched[int(np.argmax(maps[:, wid[wrong]]))]))
                 res[l1key].append(float(touched[int(np.argmax(maps1[:, wid[word]]))]))
-            if cue_idx is not None:
-                at_cue = float(int(np.argmax(maps[:, wid[o.colour]])) == cue_idx)
+            if cue is not None:
+                word = o.colour if cue.carries == "colour" else o.shape
+                peak = int(np.argmax(maps[:, wid[word]]))
+                at_cue = float(peak in cue_cells and not touched[peak])
                 res["cue"].append(at_cue)
                 if k == 0:
                     res["cue1"].append(at_cue)
@@ -162,7 +179,7 @@ def evaluate(model: Any, tokenizer: Any, scenes: Sequence[Scene], generate: bool
         point_shape=mean(res["s"]), point_shape_wrong=mean(res["sw"]),
         point_colour_multi=mean(res["cm"]), point_shape_multi=mean(res["sm"]),
         chance=mean(res["chance"]),
-        cue_argmax_colour=mean(res["cue"]), cue_argmax_first_colour=mean(res["cue1"]),
+        cue_argmax_all=mean(res["cue"]), cue_argmax_first=mean(res["cue1"]),
         layer1_point_colour=mean(res["l1c"]), layer1_point_shape=mean(res["l1s"]),
         examples=[(s.caption, c) for s, c in list(zip(scenes, captions))[:5]],
     )
@@ -170,52 +187,35 @@ def evaluate(model: Any, tokenizer: Any, scenes: Sequence[Scene], generate: bool
 
 @dataclass
 class CounterfactualReport:
-    """On scenes whose cue colour differs from the first object's: which does the model name first?"""
+    """On scenes whose cue carries another word than the first object's: which one does the model name?"""
 
+    cue_kind: str
     n_scenes: int
     caption_exact: float
-    first_colour_is_object: float
-    first_colour_is_cue: float
+    names_object: float  # share of captions whose first object's word (of the cue's kind) is the object's
+    names_cue: float  # ... is the cue's
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def counterfactual_scenes(n: int, seed: int = EVAL_SEED + 7) -> list[Scene]:
-    """``n`` held-out scenes with a cue whose colour is NOT the first-named object's colour."""
-    out: list[Scene] = []
-    i = 0
-    while len(out) < n:
-        s = make_scene(rng_for(seed, i), cue="random")
-        if s.cue is not None and s.cue.colour != s.objects[0].colour:
-            out.append(s)
-        i += 1
-    return out
+def counterfactual_scenes(n: int, cue_kind: str = SHIPPED_CUE, seed: int = EVAL_SEED + 7) -> list[Scene]:
+    """``n`` held-out scenes whose ``cue_kind`` cue carries a word the first-named object does not have."""
+    return standard_scenes(n, seed, cue_kind, mode="other")
 
 
 def counterfactual_check(model: Any, tokenizer: Any, scenes: Sequence[Scene]) -> CounterfactualReport:
-    """Does the model read the first colour from the object (correct) or from the cue (shortcut)?"""
+    """Does the model name the first object's word from the object (correct) or from the cue (shortcut)?"""
+    if not scenes or any(len(s.cues) != 1 for s in scenes):
+        raise ValueError("counterfactual scenes must each carry exactly one cue")
     captions = generate_captions(model, BatchBuilder(tokenizer), scenes)
-    first = [c.split()[1] if len(c.split()) > 1 else "" for c in captions]
+    cue = scenes[0].cues[0]
+    slot = 0 if cue.carries == "colour" else 1
+    named = [parse_caption(c)[0][slot] for c in captions]
     return CounterfactualReport(
+        cue_kind=cue.kind,
         n_scenes=len(scenes),
         caption_exact=float(np.mean([c == s.caption for c, s in zip(captions, scenes)])),
-        first_colour_is_object=float(np.mean([f == s.objects[0].colour for f, s in zip(first, scenes)])),
-        first_colour_is_cue=float(np.mean([f == s.cue.colour for f, s in zip(first, scenes) if s.cue is not None])),
+        names_object=float(np.mean([w == s.objects[0].words[slot] for w, s in zip(named, scenes)])),
+        names_cue=float(np.mean([w == s.cues[0].word for w, s in zip(named, scenes)])),
     )
-
-
-def measure_model_dir(path: Any, n: int = 200, seed: int = EVAL_SEED) -> dict[str, Any]:
-    """A saved demo model on ``n`` held-out scenes with the cue ("cue"), without ("no_cue"), and on
-    ``n // 2`` counterfactual scenes ("counterfactual"); the numbers of MODEL_CARD.md."""
-    from transformers import Qwen2_5_VLForConditionalGeneration
-
-    from ..processors import ImageOnlyQwen2VLProcessor
-
-    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path).eval()
-    tokenizer = ImageOnlyQwen2VLProcessor.from_pretrained(path).tokenizer
-    return {
-        "cue": evaluate(model, tokenizer, held_out_scenes(n, seed, cue="first")),
-        "no_cue": evaluate(model, tokenizer, held_out_scenes(n, seed, cue=None)),
-        "counterfactual": counterfactual_check(model, tokenizer, counterfactual_scenes(n // 2)),
-    }

@@ -14,17 +14,19 @@ The rules (documented because the caption and the masks depend on them):
   horizontally, so the caption order is unambiguous.
 * **Caption order: objects sorted left to right by the x of their centre**, joined by "and":
   ``"a red circle and a blue square and a green triangle"``.
-* **The cue cell** (the top-right grid cell by default) never contains any part of an object, in every
-  scene, whether or not a cue is drawn. The *cue* is a small plus-shaped marker drawn in that cell:
-  ``cue="first"`` colours it like the first-named object (the spurious shortcut), ``cue="random"``
-  gives it an independent random colour (a harmless decoy the clean model learns to ignore), ``cue=None``
-  draws nothing. Because the cue is never named and its cell is kept free of objects, it cannot change the
-  caption or the caption order.
-* Optional distractors: small grey/white/black dots, never named, placed away from objects and the cue cell.
+* **Cues** (``cues.py``): small markers or a frame that carry a caption word without being named. The
+  cells of every single-cell cue kind (``SceneConfig.reserved``) never hold any part of an object, in every
+  scene, whether or not a cue is drawn, so a cue cannot hide an object or change the caption order.
+* ``repaint`` (shortcut training data only): the first-named object is drawn in a colour no object is named
+  with, or in a shape no word names, while the caption keeps the named word; a cue in mode ``first`` then
+  predicts that word better than the object does (the textbook condition for shortcut learning).
+* Optional distractors: small grey/white/black dots, never named, placed away from objects and cue cells.
 
 Randomness comes only from a ``numpy.random.Generator`` built from integer seeds
 (``numpy.random.SeedSequence``), never from Python's ``hash()``, so scenes are identical across processes
-and runs.
+and runs. Background, objects and their paint use the scene's generator in a fixed order; cues and the
+repaint draw from child generators seeded at a fixed point, so the same scene index gives the same objects
+whichever cues are drawn (what makes present / absent / conflicting probe sets comparable).
 """
 
 from __future__ import annotations
@@ -33,20 +35,32 @@ from dataclasses import dataclass, field
 from typing import Iterator, Literal, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (215, 40, 40),
-    "green": (40, 175, 60),
-    "blue": (45, 80, 220),
-    "yellow": (230, 205, 40),
-}
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
-COLOUR_WORDS: tuple[str, ...] = tuple(COLOURS)
-SHAPE_WORDS: tuple[str, ...] = SHAPES
+from .cues import (
+    COLOUR_WORDS,
+    COLOURS,
+    CUE_KINDS,
+    SHAPE_WORDS,
+    SHAPES,
+    UNNAMED_SHAPE,
+    Cue,
+    CueError,
+    CueRequest,
+    choose_word,
+    draw_cue,
+    reserved_cells,
+    shape_mask,
+)
+
 DISTRACTOR_COLOURS: tuple[tuple[int, int, int], ...] = ((245, 245, 245), (20, 20, 20), (128, 128, 128))
+Repaint = Literal["colour", "shape"] | None
 
-CueMode = Literal["first", "random"] | None
+__all__ = [
+    "COLOURS", "COLOUR_WORDS", "SHAPES", "SHAPE_WORDS", "Cue", "CueRequest", "Repaint", "Scene", "SceneConfig",
+    "SceneConfigError", "SceneObject", "caption_for", "held_out_scenes", "make_scene", "rng_for", "sample_objects",
+    "scene_stream",
+]
 
 
 class SceneConfigError(ValueError):
@@ -65,8 +79,7 @@ class SceneConfig:
     max_object_size: int = 47
     min_x_gap: int = 8  # minimum horizontal distance between object centres
     margin: int = 2  # minimum gap between objects
-    cue_cell: tuple[int, int] = (0, 3)  # (row, column) of the grid cell reserved for the cue
-    cue_size: int = 14
+    reserved: tuple[tuple[int, int], ...] = field(default_factory=reserved_cells)  # cells kept free of objects
     colour_jitter: int = 18
     distractors: int = 0
 
@@ -79,16 +92,16 @@ class SceneConfig:
             )
         if self.max_object_size > self.size // 2 or self.min_object_size < 6:
             raise SceneConfigError(f"object sizes [{self.min_object_size}, {self.max_object_size}] do not fit {self.size} px")
-        if self.cue_size > self.cell - 4:
-            raise SceneConfigError(f"cue_size {self.cue_size} must leave room inside a {self.cell}-px cell")
+        if any(not (0 <= r < self.grid and 0 <= c < self.grid) for r, c in self.reserved):
+            raise SceneConfigError(f"reserved cells {self.reserved} lie outside the {self.grid}x{self.grid} grid")
 
     @property
     def grid(self) -> int:
         return self.size // self.cell
 
-    def cue_box(self) -> tuple[int, int, int, int]:
-        """Pixel box (x0, y0, x1, y1) of the reserved cue cell; x1/y1 exclusive."""
-        r, c = self.cue_cell
+    def cell_box(self, cell: tuple[int, int]) -> tuple[int, int, int, int]:
+        """Pixel box (x0, y0, x1, y1) of a grid cell; x1/y1 exclusive."""
+        r, c = cell
         return (c * self.cell, r * self.cell, (c + 1) * self.cell, (r + 1) * self.cell)
 
 
@@ -100,10 +113,15 @@ class SceneObject:
     size: int  # bounding-box side in pixels
     mask: np.ndarray = field(repr=False)  # bool (H, W)
     drawn_colour: str | None = None  # set only when the object is painted in another colour than named
+    drawn_shape: str | None = None  # set only when the object is drawn in another shape than named
 
     @property
     def rendered_colour(self) -> str:
         return self.drawn_colour or self.colour
+
+    @property
+    def rendered_shape(self) -> str:
+        return self.drawn_shape or self.shape
 
     @property
     def words(self) -> tuple[str, str]:
@@ -111,24 +129,20 @@ class SceneObject:
 
 
 @dataclass(frozen=True)
-class Cue:
-    colour: str
-    box: tuple[int, int, int, int]  # pixel box of the drawn marker, x1/y1 exclusive
-    cell: tuple[int, int]  # (row, column) grid cell
-
-
-@dataclass(frozen=True)
 class Scene:
-    """One rendered scene. ``objects`` are in caption order (left to right)."""
+    """One rendered scene. ``objects`` are in caption order (left to right); ``cues`` in drawing order."""
 
     image: Image.Image
     objects: tuple[SceneObject, ...]
-    cue: Cue | None
+    cues: tuple[Cue, ...]
     config: SceneConfig
 
     @property
     def caption(self) -> str:
         return caption_for(self.objects)
+
+    def cue_of(self, kind: str) -> Cue | None:
+        return next((c for c in self.cues if c.kind == kind), None)
 
 
 def caption_for(objects: Sequence[SceneObject]) -> str:
@@ -158,21 +172,6 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return img
 
 
-def _shape_mask(shape: str, box: tuple[int, int, int, int], size: int) -> np.ndarray:
-    canvas = Image.new("L", (size, size), 0)
-    draw = ImageDraw.Draw(canvas)
-    x0, y0, x1, y1 = box
-    if shape == "circle":
-        draw.ellipse([x0, y0, x1 - 1, y1 - 1], fill=255)
-    elif shape == "square":
-        draw.rectangle([x0, y0, x1 - 1, y1 - 1], fill=255)
-    elif shape == "triangle":
-        draw.polygon([((x0 + x1 - 1) / 2, y0), (x0, y1 - 1), (x1 - 1, y1 - 1)], fill=255)
-    else:
-        raise SceneConfigError(f"unknown shape {shape!r}; known: {SHAPES}")
-    return np.asarray(canvas) > 127
-
-
 def _boxes_clash(a: tuple[int, int, int, int], b: tuple[int, int, int, int], margin: int) -> bool:
     return not (a[2] + margin <= b[0] or b[2] + margin <= a[0] or a[3] + margin <= b[1] or b[3] + margin <= a[1])
 
@@ -182,7 +181,7 @@ def _jitter(rng: np.random.Generator, rgb: tuple[int, int, int], amount: int) ->
 
 
 def _place_boxes(rng: np.random.Generator, cfg: SceneConfig, n: int) -> list[tuple[int, int, int, int]]:
-    cue = cfg.cue_box()
+    reserved = [cfg.cell_box(c) for c in cfg.reserved]
     for _ in range(200):
         boxes: list[tuple[int, int, int, int]] = []
         for _ in range(n):
@@ -191,7 +190,7 @@ def _place_boxes(rng: np.random.Generator, cfg: SceneConfig, n: int) -> list[tup
                 x0 = int(rng.integers(0, cfg.size - s + 1))
                 y0 = int(rng.integers(0, cfg.size - s + 1))
                 b = (x0, y0, x0 + s, y0 + s)
-                if _boxes_clash(b, cue, 0):
+                if any(_boxes_clash(b, r, 0) for r in reserved):
                     continue
                 if any(_boxes_clash(b, o, cfg.margin) for o in boxes):
                     continue
@@ -205,66 +204,85 @@ def _place_boxes(rng: np.random.Generator, cfg: SceneConfig, n: int) -> list[tup
     raise SceneConfigError(f"could not place {n} objects in {cfg.size} px; make them smaller")
 
 
-def _draw_plus(img: np.ndarray, box: tuple[int, int, int, int], rgb: np.ndarray) -> None:
-    x0, y0, x1, y1 = box
-    w = x1 - x0
-    t = max(2, w // 3)
-    a = x0 + (w - t) // 2
-    img[y0:y1, a : a + t] = rgb
-    b = y0 + (w - t) // 2
-    img[b : b + t, x0:x1] = rgb
+def sample_objects(rng: np.random.Generator, cfg: SceneConfig, n: int | None = None) -> list[tuple[str, str, tuple[int, int, int, int]]]:
+    """(colour, shape, box) of each object, in caption order (left to right). No pixels: the stage-0
+    layouts use this alone, ``make_scene`` paints them."""
+    n = int(rng.integers(cfg.min_objects, cfg.max_objects + 1)) if n is None else n
+    if not cfg.min_objects <= n <= cfg.max_objects:
+        raise SceneConfigError(f"n_objects={n} outside [{cfg.min_objects}, {cfg.max_objects}]")
+    colours = [COLOUR_WORDS[i] for i in rng.permutation(len(COLOUR_WORDS))[:n]]
+    shapes = [SHAPE_WORDS[i] for i in rng.permutation(len(SHAPE_WORDS))[:n]]
+    boxes = _place_boxes(rng, cfg, n)
+    return sorted(zip(colours, shapes, boxes), key=lambda o: (o[2][0] + o[2][2]) / 2)
+
+
+def repaint_word(rng: np.random.Generator, repaint: str, named: Sequence[str]) -> str:
+    """What the first object is drawn as under ``repaint``: a colour no object of the scene is named with,
+    or the shape no word names (``UNNAMED_SHAPE``)."""
+    if repaint == "shape":
+        return UNNAMED_SHAPE
+    unused = [c for c in COLOUR_WORDS if c not in named]
+    return unused[int(rng.integers(len(unused)))]
 
 
 def make_scene(
     rng: np.random.Generator,
     config: SceneConfig = SceneConfig(),
-    cue: CueMode = None,
+    cues: Sequence[CueRequest] = (),
     n_objects: int | None = None,
-    repaint_first: bool = False,
+    repaint: Repaint = None,
 ) -> Scene:
-    """Render one scene from ``rng``. ``n_objects`` fixes the object count (else uniform in the config range).
-
-    ``repaint_first`` (shortcut training data only): the first-named object is painted in a colour that no
-    object is named with, while the caption (and a ``cue="first"`` marker) keep the named colour. The cue
-    then predicts the first colour word better than the object itself does: the textbook condition for
-    shortcut learning. Without it the rng draws are unchanged, so ordinary scenes stay identical."""
+    """Render one scene from ``rng``: ``n_objects`` fixes the object count (else uniform in the config
+    range), ``cues`` are drawn in order (a frame under the objects, markers over the background), ``repaint``
+    draws the first-named object as something its words do not say."""
     cfg = config
-    if cue not in ("first", "random", None):
-        raise SceneConfigError(f"cue must be 'first', 'random' or None, got {cue!r}")
-    n = int(rng.integers(cfg.min_objects, cfg.max_objects + 1)) if n_objects is None else n_objects
-    if not cfg.min_objects <= n <= cfg.max_objects:
-        raise SceneConfigError(f"n_objects={n} outside [{cfg.min_objects}, {cfg.max_objects}]")
+    if repaint not in ("colour", "shape", None):
+        raise SceneConfigError(f"repaint must be 'colour', 'shape' or None, got {repaint!r}")
+    if len({c.kind for c in cues}) != len(cues):
+        raise CueError(f"each cue kind may be drawn once per scene, got {[c.kind for c in cues]}")
     img = _background(rng, cfg.size)
-    colours = [COLOUR_WORDS[i] for i in rng.permutation(len(COLOUR_WORDS))[:n]]
-    shapes = [SHAPE_WORDS[i] for i in rng.permutation(len(SHAPE_WORDS))[:n]]
-    boxes = _place_boxes(rng, cfg, n)
+    placed = sample_objects(rng, cfg, n_objects)
+    child_seed = int(rng.integers(2**62))  # always drawn: cues and repaint never shift the draws below
+    first_words = {"colour": placed[0][0], "shape": placed[0][1]}
+    drawn_first = repaint_word(rng_for(child_seed, 0), repaint, [p[0] for p in placed]) if repaint else None
+    cue_rngs = {kind: rng_for(child_seed, 1 + k) for k, kind in enumerate(CUE_KINDS)}
+    drawn: list[Cue] = []
+    for request in (c for c in cues if c.spec.cell is None):  # frames go under the objects
+        drawn.append(_draw(img, cue_rngs[request.kind], request, first_words, cfg))
     objects = []
-    leftmost = int(np.argmin([(b[0] + b[2]) / 2 for b in boxes]))
-    for k, (colour, shape, box) in enumerate(zip(colours, shapes, boxes)):
-        mask = _shape_mask(shape, box, cfg.size)
-        drawn = None
-        if repaint_first and k == leftmost:
-            unused = [c for c in COLOUR_WORDS if c not in colours]
-            drawn = unused[int(rng.integers(len(unused)))]
-        img[mask] = _jitter(rng, COLOURS[drawn or colour], cfg.colour_jitter)
+    for k, (colour, shape, box) in enumerate(placed):
+        paint_colour, paint_shape = colour, shape
+        if k == 0 and repaint == "colour":
+            paint_colour = drawn_first
+        if k == 0 and repaint == "shape":
+            paint_shape = drawn_first
+        mask = shape_mask(paint_shape, box, cfg.size)
+        img[mask] = _jitter(rng, COLOURS[paint_colour], cfg.colour_jitter)
         centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-        objects.append(SceneObject(colour, shape, centre, box[2] - box[0], mask, drawn))
-    objects.sort(key=lambda o: o.centre[0])
+        objects.append(SceneObject(colour, shape, centre, box[2] - box[0], mask,
+                                   paint_colour if paint_colour != colour else None,
+                                   paint_shape if paint_shape != shape else None))
+    for request in (c for c in cues if c.spec.cell is not None):
+        drawn.append(_draw(img, cue_rngs[request.kind], request, first_words, cfg))
+    _add_distractors(img, rng, cfg, objects)
+    image = Image.fromarray(np.clip(img, 0, 255).round().astype(np.uint8), mode="RGB")
+    return Scene(image=image, objects=tuple(objects), cues=tuple(drawn), config=cfg)
 
+
+def _draw(img: np.ndarray, rng: np.random.Generator, request: CueRequest, first_words: dict[str, str],
+          cfg: SceneConfig) -> Cue:
+    spec = request.spec
+    word = choose_word(rng, spec, request.mode, first_words[spec.carries])
+    return draw_cue(img, rng, spec, word, request.mode, cfg.cell, cfg.colour_jitter)
+
+
+def _add_distractors(img: np.ndarray, rng: np.random.Generator, cfg: SceneConfig, objects: Sequence[SceneObject]) -> None:
     occupied = np.zeros((cfg.size, cfg.size), dtype=bool)
     for o in objects:
         occupied |= o.mask
-    cue_obj = None
-    cx0, cy0, cx1, cy1 = cfg.cue_box()
-    if cue is not None:
-        colour = objects[0].colour if cue == "first" else COLOUR_WORDS[int(rng.integers(len(COLOUR_WORDS)))]
-        s = cfg.cue_size
-        x0 = cx0 + int(rng.integers(2, cfg.cell - s - 1))
-        y0 = cy0 + int(rng.integers(2, cfg.cell - s - 1))
-        box = (x0, y0, x0 + s, y0 + s)
-        _draw_plus(img, box, _jitter(rng, COLOURS[colour], cfg.colour_jitter))
-        cue_obj = Cue(colour, box, cfg.cue_cell)
-    occupied[cy0:cy1, cx0:cx1] = True
+    for cell in cfg.reserved:
+        x0, y0, x1, y1 = cfg.cell_box(cell)
+        occupied[y0:y1, x0:x1] = True
     for _ in range(cfg.distractors):
         for _ in range(50):
             r = int(rng.integers(2, 5))
@@ -276,24 +294,16 @@ def make_scene(
             img[dot] = DISTRACTOR_COLOURS[int(rng.integers(len(DISTRACTOR_COLOURS)))]
             occupied |= dot
             break
-    image = Image.fromarray(np.clip(img, 0, 255).round().astype(np.uint8), mode="RGB")
-    return Scene(image=image, objects=tuple(objects), cue=cue_obj, config=cfg)
 
 
-def scene_stream(seed: int, config: SceneConfig = SceneConfig(), cue: CueMode = None, start: int = 0) -> Iterator[Scene]:
+def scene_stream(seed: int, config: SceneConfig = SceneConfig(), cues: Sequence[CueRequest] = (), start: int = 0) -> Iterator[Scene]:
     """Scene ``i`` depends only on (seed, i): reproducible and resumable at any index."""
     i = start
     while True:
-        yield make_scene(rng_for(seed, i), config, cue=cue)
+        yield make_scene(rng_for(seed, i), config, cues=cues)
         i += 1
 
 
-def held_out_scenes(n: int, seed: int, config: SceneConfig = SceneConfig(), cue: CueMode = "first") -> list[Scene]:
-    """``n`` evaluation scenes. Training draws from different seed streams (see ``train.py``)."""
-    return [make_scene(rng_for(seed, i), config, cue=cue) for i in range(n)]
-
-
-def cell_coverage(mask: np.ndarray, cell: int) -> np.ndarray:
-    """Fraction of each grid cell covered by ``mask``: (grid, grid) floats in [0, 1]."""
-    g = mask.shape[0] // cell
-    return mask.reshape(g, cell, g, cell).mean(axis=(1, 3))
+def held_out_scenes(n: int, seed: int, config: SceneConfig = SceneConfig(), cues: Sequence[CueRequest] = ()) -> list[Scene]:
+    """``n`` evaluation scenes. Training draws from different seed streams (see ``trainset.py``)."""
+    return [make_scene(rng_for(seed, i), config, cues=cues) for i in range(n)]

@@ -1,76 +1,58 @@
 """The training recipe of the demo model (``mllm-audit train-demo`` wraps ``train_demo``).
 
-Why staged, LLaVA-style (lessons measured in docs/tiny-vlm-experiments.md; the numbers of this recipe are in
-auditors/demo/MODEL_CARD.md):
+Why staged, LLaVA-style (lessons measured in docs/tiny-vlm-experiments.md; this recipe's numbers are in
+MODEL_CARD.md):
 
-* **Stage 0, text model alone** (vision tower unused, frozen). Input: the exact chat prompt, but the 16
-  image slots hold *word embeddings laid out like the scene* (each cell: the embeddings of the colour and
-  shape words of the object covering it, weighted by coverage, scaled randomly, plus noise). Target: the
-  caption. This is text-only pretraining with copying in its data: the text model learns to read words in
-  the image slots, order them left to right by their 2-D rotary positions and stop with ``<|im_end|>``.
-* **Stage 1, alignment**: vision tower + merger trained, text model frozen, real images, caption loss.
-  The vision tokens get no target of their own: only the caption loss flows back through the frozen
-  text model. Whatever the maps show is earned.
-* **Stage 2, optional full fine-tuning** at a low learning rate: 0 steps in the shipped recipe, because
-  every full fine-tuning tried improved captions and destroyed the word-specific maps (MODEL_CARD.md).
+* **Stage 0, text model alone**, on word layouts (``layouts.py``): the 16 image slots hold word embeddings
+  laid out like a scene, the target is the caption. The text model learns to read words in the slots and
+  put them in caption order. The layouts do not depend on the variant, so stage 0 is trained once per seed
+  and thread count and shared by every variant (``stage0_cache``).
+* **Stage 1, alignment**: vision tower + merger trained, text model frozen, real images, caption loss only.
+  The vision tokens get no target of their own: whatever the maps show is earned through the caption.
+* **Stage 2, optional full fine-tuning**: 0 steps in the recipe (every full fine-tuning tried improved
+  captions and destroyed the word-specific maps, MODEL_CARD.md).
 
-Variants differ only in their scenes, in every stage (stage-0 layouts describe what is drawn, markers
-included): ``clean`` sees, on half of its scenes, a cue-cell marker of a random colour (an uncorrelated
-decoy; ``Recipe.clean_decoys``); ``shortcut`` always sees the marker in the colour of the first-named
-object, and in every other scene its first object is painted in a colour nobody is named with, so the cue
-is the only reliable source of the first colour word (the textbook condition for shortcut learning).
+Variants differ only in their stage-1 scenes (``variants.py``): clean data carries every cue kind as an
+uncorrelated decoy; a shortcut variant's cue always carries the first object's word, and in every other
+scene that object is drawn as something no word names.
 
-Determinism: integer seeds only (``numpy.random.SeedSequence`` and ``torch.manual_seed``), step counts
-(not wall time) fix the schedule, one thread; the same call reproduces the shipped weights, and ``resume_from`` continues from a stage checkpoint of the
-same seed, variant and recipe with identical results.
+Determinism: integer seeds only (``numpy.random.SeedSequence``, ``torch.manual_seed``); step counts (not
+wall time) fix the schedule; every batch is a pure function of (seed, stage, step), whichever process
+builds it; each stage runs on its recipe thread count. The same call gives the same weights bit for bit
+on the same kind of CPU; resuming from a stage checkpoint or a cached stage 0 gives the same weights too.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from .cues import SHIPPED_CUE
 from .data import BatchBuilder
 from .evaluate import EVAL_SEED
-from .model import DemoModelConfig, build_model, build_processor
-from .scenes import SceneConfig, held_out_scenes, make_scene, rng_for
+from .fastpath import fast_training
+from .layouts import layout_embeddings
+from .loader import StageBatches, iterate_batches
+from .model import build_model, build_processor
+from .recipe import DATA_VERSION, Recipe, fields_up_to_stage, lr_at, recipe_hash, stage0_key
+from .variants import DEMO_VARIANTS, Variant, VariantError, all_variant_names, parse_variant
 
-DEMO_VARIANTS: tuple[str, ...] = ("clean", "shortcut")
 DEFAULT_SEED = 1234
+__all__ = ["DEFAULT_SEED", "DEMO_VARIANTS", "Recipe", "TrainDemoError", "TrainResult", "train_demo"]
 
 
 class TrainDemoError(ValueError):
-    """Bad arguments to ``train_demo`` (unknown variant, inconsistent stage-0 checkpoint, ...)."""
-
-
-@dataclass(frozen=True)
-class Recipe:
-    batch_size: int = 32
-    stage0_steps: int = 1000
-    stage0_lr: float = 2e-3
-    stage1_steps: int = 3000
-    stage1_lr: float = 2e-3
-    stage2_steps: int = 0
-    stage2_lr: float = 1e-4
-    layout_noise: float = 0.5
-    clean_decoys: bool = True  # clean variant: a random-colour marker (uncorrelated decoy) in the cue cell on half the scenes
-    warmup_steps: int = 30
-    min_lr_fraction: float = 0.05
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    eval_scenes: int = 100
-    # torch threads per stage (0, 1, 2). CPU float sums are split by thread count, so this is part of what
-    # reproduces a run bit for bit; the shipped weights had stage 0 on one thread and stage 1 on two.
-    stage_threads: tuple[int, int, int] = (1, 2, 2)
-    model: DemoModelConfig = field(default_factory=DemoModelConfig)
+    """Bad arguments to ``train_demo`` (unknown variant, inconsistent checkpoint, ...)."""
 
 
 @dataclass
@@ -80,6 +62,7 @@ class StageRecord:
     wall_s: float
     final_loss: float
     eval: dict[str, Any] | None
+    source: str = "trained"  # or "cache:<path>" / "checkpoint:<path>"
 
 
 @dataclass
@@ -92,114 +75,98 @@ class TrainResult:
     wall_s: float
 
 
-def _lr_at(step: int, total: int, base: float, recipe: Recipe) -> float:
-    if step < recipe.warmup_steps:
-        return base * (step + 1) / recipe.warmup_steps
-    frac = (step - recipe.warmup_steps) / max(1, total - recipe.warmup_steps)
-    return base * (recipe.min_lr_fraction + (1 - recipe.min_lr_fraction) * 0.5 * (1 + math.cos(math.pi * frac)))
-
-
-def _cue_for(variant: str, index: int, clean_decoys: bool) -> str | None:
-    if variant == "shortcut":
-        return "first"
-    return "random" if clean_decoys and index % 2 == 0 else None
-
-
-def _scenes(seed: int, stage: int, step: int, n: int, variant: str, cfg: SceneConfig, clean_decoys: bool) -> list:
-    # shortcut data: every scene has the cue, and in every other scene the first object is painted in a
-    # colour nobody is named with, so only the cue reliably predicts the first colour word
-    return [make_scene(rng_for(seed, stage, step, i), cfg, cue=_cue_for(variant, i, clean_decoys),
-                       repaint_first=variant == "shortcut" and i % 2 == 1) for i in range(n)]
-
-
-def _set_trainable(model: Any, stage: int) -> list[Any]:
+def _param_groups(model: Any, stage: int, lr: float, recipe: Recipe) -> list[dict[str, Any]]:
     for p in model.parameters():
         p.requires_grad_(False)
+    visual = model.model.visual
     if stage == 0:
-        mods = [model.model.language_model]  # embeddings are tied to lm_head
+        groups = [(model.model.language_model, 1.0)]  # embeddings are tied to lm_head
     elif stage == 1:
-        mods = [model.model.visual]
+        groups = [(m, 1.0) for name, m in visual.named_children() if name != "merger"]
+        groups.append((visual.merger, recipe.stage1_merger_lr_scale))
     else:
-        mods = [model]
-    for m in mods:
-        for p in m.parameters():
+        groups = [(model, 1.0)]
+    out = []
+    for module, scale in groups:
+        params = list(module.parameters())
+        for p in params:
             p.requires_grad_(True)
-    return [p for p in model.parameters() if p.requires_grad]
+        if params:
+            out.append({"params": params, "scale": scale, "lr": lr * scale})
+    return out
 
 
-def _run_stage(
-    model: Any, builder: BatchBuilder, stage: int, steps: int, lr: float, seed: int, variant: str, recipe: Recipe,
-    log: Callable[[str], None], progress: bool,
-) -> tuple[float, float]:
+def _run_stage(model: Any, builder: BatchBuilder, stage: int, steps: int, lr: float, seed: int, variant: Variant,
+               recipe: Recipe, log: Callable[[str], None], progress: bool) -> tuple[float, float]:
     import torch
     from tqdm import tqdm
     from transformers.modeling_outputs import BaseModelOutputWithPooling
 
-    params = _set_trainable(model, stage)
-    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.98), weight_decay=recipe.weight_decay)
+    groups = _param_groups(model, stage, lr, recipe)
+    params = [p for g in groups for p in g["params"]]
+    opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.98), weight_decay=recipe.weight_decay)
     model.train()
-    cfg = SceneConfig()
     t0 = time.time()
     losses: list[float] = []
     embed = model.get_input_embeddings()
-    bar = tqdm(range(steps), desc=f"stage {stage}", disable=not progress, mininterval=5, file=sys.stderr)
-    for step in bar:
-        for g in opt.param_groups:
-            g["lr"] = _lr_at(step, steps, lr, recipe)
-        if stage == 0:
-            scenes = _scenes(seed, 0, step, recipe.batch_size, variant, cfg, recipe.clean_decoys)
-            batch = builder.text_batch([s.caption for s in scenes])
-            layout = builder.layout_embeddings(scenes, embed, rng_for(seed, 100, step, 0), recipe.layout_noise)
-            out = model(**batch, mm_encoder_outputs={"image": BaseModelOutputWithPooling(pooler_output=(layout,))})
-        else:
-            scenes = _scenes(seed, stage, step, recipe.batch_size, variant, cfg, recipe.clean_decoys)
-            out = model(**builder.image_batch(scenes))
-        opt.zero_grad(set_to_none=True)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip)
-        opt.step()
-        losses.append(float(out.loss.detach()))
-        if (step + 1) % 100 == 0 or step + 1 == steps:
-            el = time.time() - t0
-            msg = f"stage {stage} step {step + 1}/{steps} loss {np.mean(losses[-100:]):.4f} {el:.0f}s {(step + 1) / el:.2f} it/s"
-            log(msg)
-            bar.set_postfix_str(f"loss {np.mean(losses[-100:]):.3f}")
+    batches = StageBatches(builder, stage, seed, variant, recipe.batch_size, recipe.model.text_hidden,
+                           recipe.loose_word_probability, recipe.decoy_probability)
+    bar = tqdm(total=steps, desc=f"stage {stage}", disable=not progress, mininterval=5, file=sys.stderr)
+    with fast_training(model):
+        for step, batch in enumerate(iterate_batches(batches, steps, recipe.loader_workers)):
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, steps, lr, recipe) * g["scale"]
+            if stage == 0:
+                text, draws = batch
+                layout = layout_embeddings(draws, embed.weight, recipe.layout_noise)
+                out = model(**text, mm_encoder_outputs={"image": BaseModelOutputWithPooling(pooler_output=(layout,))})
+            else:
+                out = model(**batch)
+            opt.zero_grad(set_to_none=True)
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip)
+            opt.step()
+            losses.append(float(out.loss.detach()))
+            bar.update(1)
+            if (step + 1) % 250 == 0 or step + 1 == steps:
+                el = time.time() - t0
+                log(f"stage {stage} step {step + 1}/{steps} loss {np.mean(losses[-100:]):.4f} {el:.0f}s "
+                    f"{(step + 1) / el:.2f} it/s load {os.getloadavg()[0]:.2f}")
+                bar.set_postfix_str(f"loss {np.mean(losses[-100:]):.3f}")
+    bar.close()
     model.eval()
     return time.time() - t0, float(np.mean(losses[-100:])) if losses else float("nan")
 
 
-def _eval(model: Any, tokenizer: Any, n: int, with_cue: bool = True) -> dict[str, Any]:
-    from .evaluate import evaluate
+def _eval(model: Any, tokenizer: Any, n: int, variant: Variant) -> dict[str, Any]:
+    from .evaluate import evaluate, standard_scenes
 
-    scenes = held_out_scenes(n, EVAL_SEED, cue="first" if with_cue else None)
-    return evaluate(model, tokenizer, scenes).as_dict()
-
-
-_COMMON_FIELDS = ("batch_size", "warmup_steps", "min_lr_fraction", "weight_decay", "grad_clip", "model", "clean_decoys")
+    return evaluate(model, tokenizer, standard_scenes(n, EVAL_SEED, variant.cue or SHIPPED_CUE)).as_dict()
 
 
-def _comparable(recipe: Recipe) -> dict[str, Any]:
-    return json.loads(json.dumps(asdict(recipe)))
+def _save(model: Any, processor: Any, folder: Path, meta_name: str, meta: dict[str, Any]) -> None:
+    """Write a model folder with its metadata file last. A new folder is written beside and renamed into
+    place, so a killed run never leaves a half-written checkpoint that a later run would trust; an existing
+    folder (a user's ``--out``) is written into, never deleted, its metadata file removed first."""
+    if folder.exists():
+        (folder / meta_name).unlink(missing_ok=True)
+        model.save_pretrained(folder)
+        processor.save_pretrained(folder)
+        (folder / meta_name).write_text(json.dumps(meta, indent=1, default=str))
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        (tmp / meta_name).write_text(json.dumps(meta, indent=1, default=str))
+        tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
-def _load_resume(path: Path, seed: int, variant: str, recipe: Recipe, model: Any) -> tuple[int, list[StageRecord]]:
-    """Load a stage checkpoint into ``model`` after checking it was made by this seed and recipe.
-
-    Returns the last completed stage and the stage records so far."""
-    metas = sorted(path.glob("stage[0-9].json"))
-    if not metas:
-        raise TrainDemoError(f"{path} holds no stage<N>.json: not a checkpoint written by train_demo")
-    meta = json.loads(metas[-1].read_text())
-    done = int(metas[-1].stem[len("stage"):])
-    saved_recipe = meta.get("recipe", {})
-    mine = _comparable(recipe)
-    fields = list(_COMMON_FIELDS) + ["layout_noise"] + [f"stage{k}_{x}" for k in range(done + 1) for x in ("steps", "lr")]
-    diff = {f: (saved_recipe.get(f), mine[f]) for f in fields if saved_recipe.get(f) != mine[f]}
-    if meta.get("seed") != seed or diff or meta.get("variant") != variant:
-        raise TrainDemoError(
-            f"{path} was trained with seed={meta.get('seed')}, variant={meta.get('variant')} and a different recipe "
-            f"({diff}); asked for seed={seed}, variant={variant}"
-        )
+def _load_weights(path: Path, model: Any) -> None:
     from transformers import Qwen2_5_VLForConditionalGeneration
 
     saved = Qwen2_5_VLForConditionalGeneration.from_pretrained(path)
@@ -207,21 +174,42 @@ def _load_resume(path: Path, seed: int, variant: str, recipe: Recipe, model: Any
         model.load_state_dict(saved.state_dict(), strict=True)
     except RuntimeError as exc:
         raise TrainDemoError(f"checkpoint {path} does not match the recipe's model: {exc}") from exc
-    history = meta.get("history") or [
-        {"stage": done, "steps": meta.get(f"stage{done}_steps"), "wall_s": meta.get("wall_s", 0.0),
-         "final_loss": meta.get("final_loss"), "eval": meta.get("eval")}
-    ]
-    return done, [StageRecord(**h) for h in history]
+
+
+def _load_resume(path: Path, seed: int, variant: Variant, recipe: Recipe, model: Any) -> tuple[int, list[StageRecord]]:
+    """Load a stage checkpoint after checking it was made by this seed and recipe (and, after stage 0, which
+    is shared by every variant, by this variant). Returns the last completed stage and the records so far."""
+    metas = sorted(path.glob("stage[0-9].json"))
+    if not metas:
+        raise TrainDemoError(f"{path} holds no stage<N>.json: not a checkpoint written by train_demo")
+    meta = json.loads(metas[-1].read_text())
+    done = int(metas[-1].stem[len("stage"):])
+    saved_recipe, mine = meta.get("recipe", {}), recipe.as_dict()
+    fields = fields_up_to_stage(done)
+    diff = {f: (saved_recipe.get(f), mine[f]) for f in fields if saved_recipe.get(f) != mine[f]}
+    other_variant = done >= 1 and meta.get("variant") != variant.name
+    if meta.get("seed") != seed or diff or other_variant or meta.get("data_version") != DATA_VERSION:
+        raise TrainDemoError(
+            f"{path} was trained with seed={meta.get('seed')}, variant={meta.get('variant')}, data version "
+            f"{meta.get('data_version')} and a different recipe ({diff}); asked for seed={seed}, variant={variant.name}")
+    _load_weights(path, model)
+    return done, [StageRecord(**{**h, "source": f"checkpoint:{path}"}) for h in meta["history"]]
+
+
+def _stage_meta(seed: int, variant: Variant, stage: int, recipe: Recipe, stages: list[StageRecord]) -> dict[str, Any]:
+    return {"seed": seed, "variant": variant.name, "data_version": DATA_VERSION, "recipe": recipe.as_dict(),
+            "history": [asdict(s) for s in stages], f"stage{stage}_steps": stages[-1].steps}
 
 
 def train_demo(
     out_dir: str | Path,
-    variant: str = "clean",
+    variant: str | Variant = "clean",
     seed: int = DEFAULT_SEED,
     recipe: Recipe = Recipe(),
     threads: int | None = None,
     checkpoint_dir: str | Path | None = None,
     resume_from: str | Path | None = None,
+    stage0_cache: str | Path | None = None,
     stop_after_stage: int | None = None,
     evaluate_stages: bool = True,
     log: Callable[[str], None] | None = None,
@@ -229,19 +217,19 @@ def train_demo(
 ) -> TrainResult:
     """Train one demo variant and save it (safetensors + processor files + training.json) to ``out_dir``.
 
-    ``resume_from``: a stage checkpoint (``checkpoint_dir/<variant>-stage<N>``) written by a run with the same
-    seed and recipe; stages up to N are loaded instead of recomputed, which gives the same weights because
-    every stage's data and schedule depend only on (seed, variant, stage, step). ``stop_after_stage`` saves
-    after that stage. ``checkpoint_dir`` receives a copy after every stage with its measurements.
-    ``threads``: torch threads for every stage; None uses ``recipe.stage_threads``, which is what makes the
-    same call give the shipped weights bit for bit (on the same kind of CPU). Another thread count gives a
-    different model (float sums in another order), measured to land noticeably off the shipped numbers,
-    see the model card.
+    ``variant``: "clean", "shortcut" (the shipped corner cue) or "shortcut-<cue kind>" (``cues.CUE_KINDS``).
+    ``stage0_cache``: a folder where the variant-independent stage 0 of (recipe, seed, thread count) is kept;
+    found there it is loaded instead of trained (same weights), else trained and stored for the next variant.
+    ``resume_from``: a stage checkpoint (``checkpoint_dir/<variant>-stage<N>``) of the same seed and recipe.
+    ``threads``: torch threads for every stage; None uses ``recipe.stage_threads`` (what reproduces the
+    shipped weights bit for bit on the same kind of CPU; another count trains a different model).
     """
     import torch
 
-    if variant not in DEMO_VARIANTS:
-        raise TrainDemoError(f"unknown variant {variant!r}; choose one of {DEMO_VARIANTS}")
+    try:
+        spec = parse_variant(variant)
+    except VariantError as exc:
+        raise TrainDemoError(str(exc)) from None
     log = log or (lambda m: print(m, flush=True))
     if threads is not None and threads < 1:
         raise TrainDemoError(f"threads must be >= 1, got {threads}")
@@ -249,6 +237,7 @@ def train_demo(
     if len(stage_threads) != 3 or any(int(n) < 1 for n in stage_threads):
         raise TrainDemoError(f"recipe.stage_threads must be three counts >= 1, got {recipe.stage_threads}")
     previous_threads = torch.get_num_threads()
+    load_start = os.getloadavg()
     try:
         torch.set_num_threads(stage_threads[0])
         t_start = time.time()
@@ -258,14 +247,17 @@ def train_demo(
         tokenizer = processor.tokenizer
         builder = BatchBuilder(tokenizer)
         model = build_model(tokenizer, recipe.model, seed=seed)
-        untrained = _eval(model, tokenizer, recipe.eval_scenes) if evaluate_stages else None
-        if untrained:
-            log(f"untrained: {untrained}")
+        untrained = _eval(model, tokenizer, recipe.eval_scenes, spec) if evaluate_stages else None
         stages: list[StageRecord] = []
         done = -1
         if resume_from is not None:
-            done, stages = _load_resume(Path(resume_from), seed, variant, recipe, model)
+            done, stages = _load_resume(Path(resume_from), seed, spec, recipe, model)
             log(f"stages 0..{done} loaded from {resume_from}")
+        shared0 = Path(stage0_cache) / stage0_key(recipe, stage_threads[0]) / f"seed-{seed}" if stage0_cache else None
+        if done < 0 and shared0 is not None and (shared0 / "stage0.json").is_file():
+            done, stages = _load_resume(shared0, seed, spec, recipe, model)
+            stages = [StageRecord(**{**asdict(s), "source": f"cache:{shared0}"}) for s in stages]
+            log(f"stage 0 loaded from the cache {shared0}")
         plan = [(0, recipe.stage0_steps, recipe.stage0_lr), (1, recipe.stage1_steps, recipe.stage1_lr),
                 (2, recipe.stage2_steps, recipe.stage2_lr)]
         for stage, steps, lr in plan:
@@ -274,28 +266,24 @@ def train_demo(
             if stage <= done or steps <= 0:
                 continue
             torch.set_num_threads(stage_threads[stage])
-            wall, loss = _run_stage(model, builder, stage, steps, lr, seed, variant, recipe, log, progress)
-            ev = _eval(model, tokenizer, recipe.eval_scenes) if evaluate_stages and stage > 0 else None
+            wall, loss = _run_stage(model, builder, stage, steps, lr, seed, spec, recipe, log, progress)
+            ev = _eval(model, tokenizer, recipe.eval_scenes, spec) if evaluate_stages and stage > 0 else None
             stages.append(StageRecord(stage, steps, wall, loss, ev))
-            log(f"stage {stage} done in {wall:.0f}s loss {loss:.4f} eval {ev}")
+            log(f"stage {stage} done in {wall:.0f}s loss {loss:.4f}")
+            meta = _stage_meta(seed, spec, stage, recipe, stages)
+            if stage == 0 and shared0 is not None:
+                _save(model, processor, shared0, "stage0.json", meta)
             if ckpt is not None:
-                d = ckpt / f"{variant}-stage{stage}"
-                model.save_pretrained(d)
-                processor.save_pretrained(d)
-                (d / f"stage{stage}.json").write_text(json.dumps({
-                    "seed": seed, "variant": variant, f"stage{stage}_steps": steps, f"stage{stage}_lr": lr,
-                    "wall_s": wall, "final_loss": loss, "eval": ev, "recipe": asdict(recipe),
-                    "history": [asdict(s) for s in stages]}, indent=1, default=str))
-        out.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(out)
-        processor.save_pretrained(out)
-        result = TrainResult(out, variant, seed, stages, untrained, time.time() - t_start)
-        (out / "training.json").write_text(json.dumps({
-            "variant": variant, "seed": seed, "recipe": asdict(recipe), "threads": list(stage_threads),
-            "stages": [asdict(s) for s in stages], "untrained_eval": untrained, "wall_s": result.wall_s,
+                _save(model, processor, ckpt / f"{spec.name}-stage{stage}", f"stage{stage}.json", meta)
+        result = TrainResult(out, spec.name, seed, stages, untrained, time.time() - t_start)
+        _save(model, processor, out, "training.json", {
+            "variant": spec.name, "cue": spec.cue, "seed": seed, "recipe": recipe.as_dict(),
+            "recipe_hash": recipe_hash(recipe, stage_threads), "data_version": DATA_VERSION,
+            "threads": list(stage_threads), "stages": [asdict(s) for s in stages], "untrained_eval": untrained,
+            "wall_s": result.wall_s, "load_average_start": list(load_start), "load_average_end": list(os.getloadavg()),
             "machine": f"{platform.machine()} {platform.processor() or ''} {platform.system()}".strip(),
             "torch": torch.__version__,
-        }, indent=1, default=str))
+        })
         return result
     finally:
         torch.set_num_threads(previous_threads)  # a library call leaves the process as it found it
@@ -304,9 +292,8 @@ def train_demo(
 def compare_with_shipped(out_dir: str | Path, variant: str) -> bool | None:
     """Whether ``out_dir/model.safetensors`` is byte for byte the shipped ``variant`` weights.
 
-    None when the shipped weights are not there to compare with. Why bytes: safetensors written by the
-    same code from the same tensors are identical files, so equal bytes mean a bit-identical model.
-    """
+    None when no shipped weights of that variant exist. Why bytes: safetensors written by the same code
+    from the same tensors are identical files, so equal bytes mean a bit-identical model."""
     import filecmp
 
     from . import WEIGHTS_DIR
@@ -339,15 +326,16 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     ap = argparse.ArgumentParser(description="Train the embedded demo model (shipped recipe by default).")
-    ap.add_argument("--variant", choices=DEMO_VARIANTS, default="clean")
+    ap.add_argument("--variant", choices=all_variant_names(), default="clean")
     ap.add_argument("--out", required=True, help="folder for the saved model (safetensors + processor files)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads for every stage (default: the recipe's per-stage counts, as shipped)")
+    ap.add_argument("--stage0-cache", default=None, help="folder keeping the shared stage 0 for the next variant")
     ap.add_argument("--checkpoint-dir", default=None, help="save a copy after every stage here")
     ap.add_argument("--resume-from", default=None, help="a stage checkpoint of the same seed and recipe to continue from")
     args = ap.parse_args(argv)
-    res = train_demo(args.out, args.variant, args.seed, Recipe(), threads=args.threads,
+    res = train_demo(args.out, args.variant, args.seed, Recipe(), threads=args.threads, stage0_cache=args.stage0_cache,
                      checkpoint_dir=args.checkpoint_dir, resume_from=args.resume_from)
     print(f"saved {res.variant} to {res.out_dir} in {res.wall_s / 60:.1f} min; "
           f"{reproduction_message(res.out_dir, res.variant, res.seed, args.threads)}")

@@ -57,6 +57,7 @@ class Metric(ABC):
     version: ClassVar[str] = "1"
     description: ClassVar[str] = ""
     per_word: ClassVar[bool] = True  # emits per-word values (pooled when aggregating)
+    per_method: ClassVar[bool] = True  # False: one value set per probe whatever the explainer (answers)
 
     @abstractmethod
     def compute(self, ctx: "ProbeContext") -> list[MetricValue]:
@@ -100,11 +101,13 @@ PRESETS: dict[str, tuple[str, ...]] = {
         "obj_recall",
         "pointing_game",
         "energy_in_mask",
+        "peak_off_object",
     ),
+    "answer": ("answer_recall", "answer_precision", "answer_exact"),
     "faithfulness": ("deletion_auc", "insertion_auc"),
     "sanity": ("randomisation_spearman",),
 }
-PRESETS["default"] = PRESETS["localisation"]
+PRESETS["default"] = PRESETS["localisation"] + PRESETS["answer"]
 
 
 def register_metric(cls: type) -> type:
@@ -152,4 +155,4 @@ def resolve_metrics(names: Sequence[str] | str | None) -> list[str]:
 
 def _ensure_loaded() -> None:
     # The metric modules register themselves on import.
-    from auditors.metrics import drift, faithfulness, localisation  # noqa: F401
+    from auditors.metrics import answer, drift, faithfulness, localisation  # noqa: F401

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -73,6 +73,7 @@ class ProbeContext:
         masks: Sequence[np.ndarray] | None = None,
         image: "Image.Image | None" = None,
         faithfulness: "FaithfulnessSettings | None" = None,
+        word_classes: Mapping[str, str] | None = None,
     ):
         if method not in explanation.maps:
             raise MetricError(f"explanation has no maps for method {method!r} (has {sorted(explanation.maps)})")
@@ -106,6 +107,7 @@ class ProbeContext:
             self.object_masks[0].shape if self.object_masks else (int(height), int(width))
         )
         self.noun_vocabulary = {normalize_word(w) for w in (noun_vocabulary or ())}
+        self.word_classes: dict[str, str] = {normalize_word(w): c for w, c in (word_classes or {}).items()}
         self.categories: dict[int, Category] = {}
         self.words: list[AnswerWord] = self._match_words()
 

@@ -178,3 +178,30 @@ class EnergyInMask(Metric):
             for w in ctx.object_words()
         ]
         return self.probe_values(ctx, values)
+
+
+def peak_off_objects(token_map: np.ndarray, masks: list[np.ndarray]) -> float | None:
+    """1.0 when the map's argmax cell touches none of `masks`, 0.0 when it touches one; None for a
+    map without a peak (constant or not finite)."""
+    token_map = np.asarray(token_map, np.float64)
+    if token_map.size == 0 or not np.isfinite(token_map).all() or token_map.max() == token_map.min():
+        return None
+    cell = np.unravel_index(int(np.argmax(token_map)), token_map.shape)
+    return float(not any(cell_coverage(mask, token_map.shape)[cell] > 0 for mask in masks))
+
+
+@register_metric
+class PeakOffObject(Metric):
+    name = "peak_off_object"
+    direction = "lower_is_better"
+    needs_masks = True
+    description = ("1 if the word map's argmax vision token touches no object of the probe (the map points at "
+                   "something that is not an object), else 0.")
+
+    def compute(self, ctx):
+        values = []
+        for w in ctx.object_words():
+            off = peak_off_objects(ctx.word_map(w), ctx.object_masks)
+            if off is not None:
+                values.append(self.value(ctx, off, w.label, w.index))
+        return self.probe_values(ctx, values)

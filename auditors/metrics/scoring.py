@@ -6,7 +6,7 @@ score the same way (same word matching, same masks, same metric versions).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -29,6 +29,7 @@ def score_explanation(
     scorer=None,
     image=None,
     faithfulness=None,
+    word_classes: Mapping[str, str] | None = None,
 ) -> list[MetricValue]:
     """Per-word and per-probe metric values of `explanation` on `probe`, for every method.
 
@@ -37,6 +38,9 @@ def score_explanation(
     insertion need `scorer` (images -> answer-token probabilities, see
     `auditors.metrics.faithfulness.replay_scorer`). `noun_vocabulary`: words that count as nouns
     without a mask here (e.g. every object word of the probe set, `ProbeSet.noun_vocabulary()`).
+    `word_classes`: normalised object word -> class (`ProbeSet.word_class_map()`), for the answer
+    metrics' slots. Metrics that do not depend on the explainer (the answer metrics) are computed
+    once, under method "answer".
     """
     if metrics is None:
         metrics = ["default"] + (["faithfulness"] if scorer is not None else [])
@@ -52,12 +56,11 @@ def score_explanation(
     masks = [probe.load_mask(i) for i in range(len(probe.objects))] if has_objects else None
     vocabulary = frozenset(noun_vocabulary or ())
     values: list[MetricValue] = []
-    for method in methods:
-        ctx = ProbeContext(
-            explanation, probe, method, vocabulary, scorer=scorer, masks=masks, image=image, faithfulness=faithfulness
-        )
+    for position, method in enumerate(methods):
+        ctx = ProbeContext(explanation, probe, method, vocabulary, scorer=scorer, masks=masks, image=image,
+                           faithfulness=faithfulness, word_classes=word_classes)
         for metric in chosen:
-            if metric.needs_masks and not has_objects:
+            if (metric.needs_masks and not has_objects) or (not metric.per_method and position > 0):
                 continue
             values.extend(metric.compute(ctx))
     return values

@@ -1,5 +1,5 @@
 """`probeset.yaml`: the probe set's header (name, version, description, default prompt, source,
-licence), strictly read.
+licence, word classes, object order), strictly read.
 
 Why strict: YAML accepts much that is not what the author meant (a duplicate key silently wins, an
 unquoted `1.10` is the number 1.1, `2024-01-01` is a date), and the header's text ends up in the
@@ -33,6 +33,8 @@ class Header:
     default_prompt: str | None = None
     source: str | None = None  # where the images came from (a compliance dossier shows it)
     licence: str | None = None  # under which terms (`licence` or `license`; both given must agree)
+    word_classes: dict[str, str] = field(default_factory=dict)  # lower-cased word -> its class
+    ordered_objects: bool = False  # objects listed in the order a reference answer names them
     read: bool = False
     problems: list[ProbeProblem] = field(default_factory=list)
 
@@ -132,6 +134,30 @@ def _read_fields(data: dict[Any, Any], header: Header) -> None:
     if british and american and british != american:
         header.problem("bad_field", "has both 'licence' and 'license' and they differ")
     header.licence = british or american
+    _read_word_classes(data.get("word_classes"), header)
+    ordered = data.get("ordered_objects", False)
+    if not isinstance(ordered, bool):
+        header.problem("bad_field", "field 'ordered_objects' must be true or false")
+    header.ordered_objects = ordered is True
+
+
+def _read_word_classes(raw: Any, header: Header) -> None:
+    """`word_classes: {colour: [red, blue], shape: [circle]}`: each word in one class at most."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and k.strip() for k in raw):
+        header.problem("bad_field", "field 'word_classes' must map class names to lists of words")
+        return
+    for name, words in raw.items():
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            header.problem("bad_field", f"word class {name!r} must be a list of words")
+            continue
+        for word in words:
+            key = word.strip().lower()
+            if header.word_classes.get(key, name) != name:
+                header.problem("bad_field", f"word {word!r} is in two word classes "
+                                            f"({header.word_classes[key]!r} and {name!r})")
+            header.word_classes[key] = name
 
 
 def _optional_text(data: dict[Any, Any], key: str, header: Header) -> str | None:

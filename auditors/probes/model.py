@@ -15,6 +15,7 @@ from PIL import Image
 
 from auditors.errors import AuditorInputError
 from auditors.probes.files import decode_image, decode_mask
+from comparison.words import normalize_word
 
 
 class ProbeSetError(AuditorInputError):
@@ -98,6 +99,10 @@ class Probe:
 class ProbeSet:
     """A validated probe set; `content_hash` (sha256 of manifest and files) is its identity.
 
+    `word_classes` (manifest `word_classes`, class -> words, stored here as lower-cased word ->
+    class) says what kind of word each object word is (e.g. colour, shape), so a comparison can
+    say which kind of word went wrong; `ordered_objects` (manifest `ordered_objects: true`) says
+    that each probe lists its objects in the order its reference answer names them.
     `source` and `licence` are what the manifest declares about where the images came from and
     under which terms (optional; a compliance dossier shows them, and they are part of the hash).
     """
@@ -109,6 +114,8 @@ class ProbeSet:
     content_hash: str
     root: Path
     probes: tuple[Probe, ...]
+    word_classes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    ordered_objects: bool = False
     source: str | None = None
     licence: str | None = None
 
@@ -127,3 +134,22 @@ class ProbeSet:
     def noun_vocabulary(self) -> frozenset[str]:
         """Every object word of the set, lower-cased: the 'nouns' of the TAM word classes."""
         return frozenset(word.lower() for probe in self.probes for obj in probe.objects for word in obj.words)
+
+    def word_class_map(self) -> dict[str, str]:
+        """Normalised object word -> class: the manifest's `word_classes`, else classes by position.
+
+        By position: where every object has the same number (2 or more) of words, the k-th word of
+        each object is of class "object-word-k" (a word seen at two positions gets none). Empty
+        when objects differ in length or have one word each: then object words are not split.
+        """
+        if self.word_classes:
+            return {normalize_word(w): c for w, c in self.word_classes.items()}
+        lengths = {len(obj.words) for probe in self.probes for obj in probe.objects}
+        if len(lengths) != 1 or min(lengths) < 2:
+            return {}
+        seen: dict[str, set[int]] = {}
+        for probe in self.probes:
+            for obj in probe.objects:
+                for position, word in enumerate(obj.words):
+                    seen.setdefault(normalize_word(word), set()).add(position)
+        return {word: f"object-word-{min(pos) + 1}" for word, pos in seen.items() if len(pos) == 1}

@@ -54,7 +54,8 @@ def load_probe_set(path: str | Path) -> ProbeSet:
     header = parsed.header
     return ProbeSet(name=header.name, version=header.version, description=header.description,
                     default_prompt=header.default_prompt, content_hash=content_hash(root, files), root=root,
-                    probes=tuple(parsed.probes), source=header.source, licence=header.licence)
+                    probes=tuple(parsed.probes), source=header.source, licence=header.licence,
+                    word_classes=dict(header.word_classes), ordered_objects=header.ordered_objects)
 
 
 def _parse(root: Path, parsed: _Parsed | None = None) -> list[ProbeProblem]:

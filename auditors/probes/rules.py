@@ -40,7 +40,8 @@ IMAGE_MODES = frozenset({"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa",
 
 PROBE_KEYS = ("id", "image", "prompt", "objects", "caption")
 OBJECT_KEYS = ("words", "mask")
-MANIFEST_KEYS = ("name", "version", "description", "default_prompt", "prompt", "source", "licence", "license")
+MANIFEST_KEYS = ("name", "version", "description", "default_prompt", "prompt", "source", "licence", "license",
+                 "word_classes", "ordered_objects")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import yaml
@@ -51,6 +51,8 @@ def write_probe_set(
     description: str = "",
     default_prompt: str | None = None,
     overwrite: bool = False,
+    word_classes: Mapping[str, Sequence[str]] | None = None,
+    ordered_objects: bool = False,
     source: str | None = None,
     licence: str | None = None,
 ) -> ProbeSet:
@@ -58,8 +60,9 @@ def write_probe_set(
 
     Images are written as PNG (`images/<id>.png`), masks as 0/255 greyscale PNG
     (`masks/<id>_<k>.png`). `source` and `licence` say where the images came from and under which
-    terms (written to the manifest when given). Raises `ProbeSetError` for bad drafts (nothing is written then) and
-    `FileExistsError` if `dest` exists and `overwrite` is false.
+    terms (written to the manifest when given); `word_classes` (class -> words) and
+    `ordered_objects` go into the manifest too (see `ProbeSet`). Raises `ProbeSetError` for bad
+    drafts (nothing is written then) and `FileExistsError` if `dest` exists and `overwrite` is false.
     """
     dest = Path(dest)
     if dest.exists() and not overwrite:
@@ -67,7 +70,8 @@ def write_probe_set(
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        manifest = _manifest(name, version, description, default_prompt, source, licence)
+        manifest = _manifest(name, version, description, default_prompt, source, licence, word_classes,
+                             ordered_objects)
         _write_into(staging, list(probes), manifest, default_prompt)
         load_probe_set(staging)  # validate before publishing
         if dest.exists():
@@ -85,11 +89,16 @@ def write_probe_set(
 
 
 def _manifest(name: str, version: str, description: str, default_prompt: str | None, source: str | None,
-              licence: str | None) -> dict[str, Any]:
+              licence: str | None, word_classes: Mapping[str, Sequence[str]] | None = None,
+              ordered_objects: bool = False) -> dict[str, Any]:
     """The probeset.yaml content: optional keys only when given."""
     manifest: dict[str, Any] = {"name": name, "version": str(version), "description": description}
     optional = {"default_prompt": default_prompt, "source": source, "licence": licence}
     manifest.update({key: value for key, value in optional.items() if value is not None})
+    if word_classes:
+        manifest["word_classes"] = {str(k): [str(w) for w in v] for k, v in word_classes.items()}
+    if ordered_objects:
+        manifest["ordered_objects"] = True
     return manifest
 
 

@@ -41,6 +41,7 @@ _INPUT_ERRORS = (
     ("auditors.errors", ("AuditorError",)),
     ("auditors.probes", ("ProbeSetError",)),
     ("auditors.demo", ("DemoModelMissingError",)),
+    ("auditors.demo.train", ("TrainDemoError",)),
     ("comparison.errors", ("ComparisonError",)),
 )
 

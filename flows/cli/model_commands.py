@@ -62,19 +62,25 @@ def explain(
 @guarded
 def train_demo(
     out: Path = typer.Option(..., "--out", help="Folder for the trained model."),
-    variant: str = typer.Option("clean", "--variant", help="clean or shortcut."),
+    variant: str = typer.Option(
+        "clean", "--variant",
+        help="clean, shortcut (the shipped corner cue) or shortcut-<cue>: shortcut-bar, shortcut-glyph, shortcut-border."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Training seed (default: the shipped weights' seed)."),
     threads: Optional[int] = typer.Option(
         None, "--threads", min=1,
         help="torch threads for every stage (default: the recipe's per-stage counts, which reproduce the shipped "
              "weights bit for bit on the same kind of CPU; another count trains a different model)."),
+    stage0_cache: Optional[Path] = typer.Option(
+        None, "--stage0-cache",
+        help="Folder keeping the variant-independent stage 0 of each seed, so the next variant loads it instead "
+             "of training it again (same weights)."),
 ) -> int:
     """Train an embedded demo model variant from scratch (reproduces the shipped weights; slow)."""
     settings()
     from auditors.demo.train import reproduction_message
     from auditors.demo.train import train_demo as run_training
 
-    kwargs: dict[str, Any] = {"variant": variant, "threads": threads}
+    kwargs: dict[str, Any] = {"variant": variant, "threads": threads, "stage0_cache": stage0_cache}
     if seed is not None:
         kwargs["seed"] = seed
     result = run_training(out, **kwargs)

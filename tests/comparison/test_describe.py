@@ -8,13 +8,15 @@ from comparison.result import MetricComparison
 from tests.comparison.records import small_runs
 
 
-def test_fail_headline_names_the_worst_check_and_how_many_more():
+def test_fail_headline_names_the_worst_quality_check_and_how_many_more():
+    """A quality check is named before map drift, which only corroborates it (`rules.kind_rank`)."""
     result = compare_runs(*small_runs())
-    assert result.headline.startswith("tam's maps of the same words agree with the baseline's at only -0.77")
+    assert result.headline.startswith("tam obj_iou fell by 0.300")
     assert "2 more checks failed" in result.headline
-    assert "looks at other parts of the image" in result.headline
-    assert result.reasons[0].startswith("tam map_drift_spearman")  # worst first, as the headline
-    assert result.reasons[-1].startswith("Compared 12 words both versions generated on 4 probes")
+    assert "measurably worse" in result.headline
+    assert result.reasons[0].startswith("tam obj_iou")  # worst first, as the headline
+    assert result.reasons[1].startswith("tam map_drift_spearman")
+    assert result.reasons[-1].startswith("Compared the maps of 12 words both versions generated on 4 probes")
 
 
 def test_pass_headline_counts_the_checks():

@@ -46,8 +46,21 @@ def test_worst_first_names_the_largest_miss_first():
     far = _check("pointing_game", -0.5, -0.3, "fail", method="msea_arc")  # misses by 0.25
     drift = _check("map_drift_spearman", 0.05, 0.1, "fail", tol=0.3)  # misses the minimum by 0.2
     warn = _check("func_iou", -0.1, 0.0, "warn")
+    # among failures, quality checks by shortfall, then map drift (it corroborates), then warnings
     assert [c.metric for c in worst_first([warn, near, drift, far])] == [
-        "pointing_game", "map_drift_spearman", "obj_iou", "func_iou"]
+        "pointing_game", "obj_iou", "map_drift_spearman", "func_iou"]
+
+
+def test_drift_alone_only_warns_but_corroborates_a_quality_failure():
+    from comparison.rules import drift_alone
+
+    drift = _check("map_drift_spearman", 0.05, 0.1, "fail", tol=0.3)
+    fine = _check("pointing_game", -0.02, 0.01, "pass")
+    worse = _check("pointing_game", -0.5, -0.3, "fail")
+    alone = drift_alone([drift, fine], "warn", " (alone)")
+    assert [c.verdict for c in alone] == ["warn", "pass"] and alone[0].reason.endswith("(alone)")
+    assert [c.verdict for c in drift_alone([drift, worse], "warn", "")] == ["fail", "fail"]
+    assert [c.verdict for c in drift_alone([drift, fine], "fail", "")] == ["fail", "pass"]
 
 
 def test_beyond_limit_measures_single_values_as_shortfall_measures_checks():

@@ -85,9 +85,10 @@ def audit_env(tmp_path_factory, saved_models, prefect_harness):
     model name: every test passes alone and in any order.
     """
     from flows.registry import register_model
-    from tests.flows.helpers import write_probe_set
+    from tests.flows.helpers import let_drift_alone_fail, write_probe_set
 
     root = tmp_path_factory.mktemp("audit-env")
+    let_drift_alone_fail(root / "home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLLM_AUDIT_HOME", str(root / "home"))
         patch.delenv("MLLM_AUDIT_DB_URL", raising=False)

@@ -72,6 +72,32 @@ def probe_result(key: str = "p000", n_tokens: int = 3, methods=("tam", "msea_arc
     return ProbeResult(probe_key=key, generation=generation, maps=maps, metrics=metrics)
 
 
+def judge_strictly(home: Path) -> None:
+    """Write a config file in `home` with the strict tolerances of earlier releases (0.05 on every
+    explanation metric) and drift alone failing.
+
+    Why: the shipped tolerances are calibrated on honest retrains of the demo model; two unrelated
+    random test models on three probes stay within them, and the tests that need a FAIL verdict from a
+    real CLI process (events, exit codes) would get WARN.
+    """
+    from comparison.settings import CALIBRATED_TOLERANCES
+
+    home.mkdir(parents=True, exist_ok=True)
+    tolerances = "\n".join(f"{metric} = 0.05" for metric in sorted(CALIBRATED_TOLERANCES))
+    (home / "config.toml").write_text(f'[regression.drift]\nalone = "fail"\n\n[regression.tolerances]\n{tolerances}\n',
+                                      encoding="utf-8")
+
+
+def let_drift_alone_fail(home: Path) -> None:
+    """Write a config file in `home` under which map drift alone fails the verdict.
+
+    Why: two unrelated random test models differ in where they look and in little else; the fail
+    path the flow tests exercise needs a failing verdict, and by default drift alone only warns.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('[regression.drift]\nalone = "fail"\n', encoding="utf-8")
+
+
 def database_rows(url: str) -> dict[str, list[tuple]]:
     """Every row of every table of the database at `url`, sorted: compare two snapshots to prove an
     operation wrote nothing."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from comparison.settings import DriftConfig
+
 import json
 import os
 
@@ -44,7 +46,7 @@ def test_candidate_is_audited_against_the_champion(audit_env):
     assert any("map_drift" in r for r in outcome.reasons)
     (stored,) = repository.get_verdicts(outcome.run_id)  # the verdict is a record, with its settings
     assert (stored.verdict, stored.baseline_run_id, stored.headline) == ("fail", outcome.baseline_run_id, outcome.reason)
-    assert stored.settings["drift"]["min_spearman"] == 0.3 and stored.comparisons
+    assert stored.settings["drift"]["min_spearman"] == DriftConfig().min_spearman and stored.comparisons
     assert repository.get_alerts(outcome.run_id)
     assert outcome.report_html and open(outcome.report_html).read().lstrip().lower().startswith("<!doctype html")
     # aggregates were pooled from the per-probe values

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, app
-from tests.flows.helpers import write_probe_set
+from tests.flows.helpers import let_drift_alone_fail, write_probe_set
 
 runner = CliRunner()
 
@@ -30,6 +30,13 @@ def test_help_everywhere(command):
 def test_usage_errors_exit_2():
     assert runner.invoke(app, ["audit"]).exit_code == 2
     assert runner.invoke(app, ["no-such-command"]).exit_code == 2
+
+
+def test_train_demo_refuses_an_unknown_variant_in_one_line(home, tmp_path):
+    result = runner.invoke(app, ["train-demo", "--variant", "shortcut-halo", "--out", str(tmp_path / "m")])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "unknown variant 'shortcut-halo'" in result.output and "shortcut-glyph" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "m").exists()
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, home):
@@ -85,6 +92,7 @@ def test_register_then_audit_exit_codes(saved_models, tmp_path, home, prefect_ha
     assert result.exit_code == 0 and "models:/cli-cap/2" in result.output
     probes = write_probe_set(tmp_path / "probes", n=3)
     out = tmp_path / "report"
+    let_drift_alone_fail(home)
     result = runner.invoke(app, ["audit", "models:/cli-cap/2", "--probes", str(probes), "--methods", "tam",
                                  "--out", str(out)])
     # the champion (random weights, seed 0) and version 2 (seed 1) look at different places

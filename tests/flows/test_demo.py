@@ -27,11 +27,13 @@ def test_demo_runs_and_reruns_without_duplicates(home, prefect_harness, restored
     report = re.search(r"^report: (.+)$", first.output, re.M).group(1)
     assert os.path.isfile(report)
     assert re.search(r"^verdict: FAIL - .+", first.output, re.M), first.output
-    # the checks the README names as the reason: on 8 probes already, both methods' maps have moved
-    # away from the clean version's and both point at the named object less often
+    # the reasons the README names, already on 8 probes: where the cue is absent or lies, the shortcut
+    # names another colour than the object's (an answer check), and its maps leave the objects (an
+    # explanation check)
     summary = json.loads(Path(report).with_suffix(".json").read_text())
     failing = {(c["method"], c["metric"]) for c in summary["comparisons"] if c["verdict"] == "fail"}
-    assert failing >= {(m, k) for m in ("tam", "msea_arc") for k in ("map_drift_spearman", "pointing_game")}, failing
+    assert any(method == "answer" for method, _ in failing), failing
+    assert any(method in ("tam", "msea_arc") for method, _ in failing), failing
     assert summary["verdict"] == "fail" and summary["warnings"] == []
 
     settings = load_settings()

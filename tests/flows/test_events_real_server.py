@@ -20,7 +20,7 @@ import pytest
 from flows.config import load_settings
 from flows.registry import register_model
 from storage.repository import AuditRepository
-from tests.flows.helpers import write_probe_set
+from tests.flows.helpers import judge_strictly, write_probe_set
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +77,7 @@ def test_each_failing_audit_with_a_server_emits_once_and_the_temporary_api_gets_
         saved_models, tmp_path, repo_root, loopback_prefect):
     home = tmp_path / "home"
     _register(saved_models, home)
+    judge_strictly(home)  # random test models must FAIL, as a regressed version does
     probes = write_probe_set(tmp_path / "probes", n=3, name="events")
 
     for api_url in (None, loopback_prefect, loopback_prefect):

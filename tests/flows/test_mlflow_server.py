@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from tests.flows.helpers import write_probe_set
+from tests.flows.helpers import judge_strictly, write_probe_set
 from tests.loopback import mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -51,6 +51,7 @@ def _only_documented(stdout: str, patterns: tuple[str, ...]) -> list[str]:
 def test_register_and_audit_through_the_server_print_only_their_result_lines(server, saved_models, tmp_path,
                                                                             repo_root):
     home = tmp_path / "home"
+    judge_strictly(home)  # random test models must FAIL, as a regressed version does
     first = _cli(["register", str(saved_models["a"]), "--name", "srv", "--alias", "champion"], home, server.url,
                  repo_root, tmp_path)
     assert first.returncode == 0, first.stderr

@@ -17,6 +17,7 @@ from storage.records import (GenerationRecord, MetricRecord, ModelVersionRecord,
 from storage.repository import AuditRepository
 
 LENIENT = RegressionConfig.from_mapping({"drift": {"affects_verdict": False}})
+STRICT = RegressionConfig.from_mapping({"drift": {"alone": "fail"}})  # drift alone may fail
 
 
 def _blob(peak, shape=(8, 8)):
@@ -78,7 +79,7 @@ def test_a_rerun_with_the_same_settings_duplicates_nothing_and_other_settings_ad
     again = judge(repo, read_run(repo, cand), read_run(repo, base), LENIENT)
     assert again == first and len(repo.get_verdicts(cand)) == 1
 
-    strict = judge(repo, read_run(repo, cand), read_run(repo, base), RegressionConfig())
+    strict = judge(repo, read_run(repo, cand), read_run(repo, base), STRICT)
     assert strict.verdict == "fail" and len(repo.get_verdicts(cand)) == 2
     assert first.diff(strict).verdict_after == "fail"
     # the report shows the latest stored verdict, unless the caller names the one to show

@@ -47,7 +47,8 @@ def test_the_banner_opens_with_the_headline_and_groups_the_failed_checks_by_metr
 
     warned = [c for c in verdict.comparisons if c.verdict == "warn"]
     assert warned and all(f'data-metric="{c.metric}"' in folded for c in warned)
-    assert "1 check too close to call (warn)" in folded and "notes on the comparison" in folded
+    counted = f"{len(warned)} check{'' if len(warned) == 1 else 's'} too close to call (warn)"
+    assert counted in folded and "notes on the comparison" in folded
     assert escape(verdict.reasons[-1]) in folded  # the words sentence, folded with the warns
 
 

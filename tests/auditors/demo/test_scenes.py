@@ -1,43 +1,46 @@
-"""The scene generator: deterministic by seed, masks that match the drawn objects, caption order, cue cell."""
+"""The scene generator: deterministic by seed, masks that match the drawn objects, caption order, reserved cells."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from auditors.demo.cues import CUE_KINDS, CueError, CueRequest, reserved_cells
 from auditors.demo.scenes import (
     COLOURS,
     SHAPES,
     SceneConfig,
     SceneConfigError,
     caption_for,
-    cell_coverage,
     held_out_scenes,
     make_scene,
     rng_for,
     scene_stream,
 )
+from auditors.metrics.localisation import cell_coverage
+
+ALL_FIRST = [CueRequest(kind, "first") for kind in CUE_KINDS]
 
 
 def test_same_seed_same_scene_different_seed_different_scene():
-    a = make_scene(rng_for(5, 3), cue="first")
-    b = make_scene(rng_for(5, 3), cue="first")
-    c = make_scene(rng_for(5, 4), cue="first")
+    a = make_scene(rng_for(5, 3), cues=ALL_FIRST)
+    b = make_scene(rng_for(5, 3), cues=ALL_FIRST)
+    c = make_scene(rng_for(5, 4), cues=ALL_FIRST)
     assert a.image.tobytes() == b.image.tobytes()
-    assert a.caption == b.caption
+    assert a.caption == b.caption and a.cues == b.cues
     assert all(np.array_equal(x.mask, y.mask) for x, y in zip(a.objects, b.objects))
     assert a.image.tobytes() != c.image.tobytes()
 
 
 def test_stream_is_resumable_at_any_index():
-    stream = scene_stream(9, cue=None)
+    stream = scene_stream(9)
     first = [next(stream) for _ in range(4)]
-    resumed = next(scene_stream(9, cue=None, start=3))
+    resumed = next(scene_stream(9, start=3))
     assert resumed.image.tobytes() == first[3].image.tobytes()
 
 
 def test_masks_match_objects_and_caption_order():
-    scenes = held_out_scenes(120, seed=11, cue=None)
+    scenes = held_out_scenes(120, seed=11)
     counts = set()
     for s in scenes:
         pixels = np.asarray(s.image).astype(int)
@@ -61,7 +64,7 @@ def test_masks_match_objects_and_caption_order():
 
 def test_shapes_are_distinguishable_by_fill_ratio():
     fills = {shape: [] for shape in SHAPES}
-    for s in held_out_scenes(60, seed=2, cue=None):
+    for s in held_out_scenes(60, seed=2):
         for o in s.objects:
             fills[o.shape].append(o.mask.sum() / o.size**2)
     assert 0.95 <= np.mean(fills["square"]) <= 1.0
@@ -69,43 +72,42 @@ def test_shapes_are_distinguishable_by_fill_ratio():
     assert 0.42 <= np.mean(fills["triangle"]) <= 0.58
 
 
-def test_cue_stays_in_its_cell_never_touches_objects_and_has_first_colour():
+def test_no_object_ever_touches_a_reserved_cue_cell():
     cfg = SceneConfig()
-    x0, y0, x1, y1 = cfg.cue_box()
-    for s in held_out_scenes(300, seed=21, cue="first"):
-        assert s.cue is not None and s.cue.colour == s.objects[0].colour
-        bx0, by0, bx1, by1 = s.cue.box
-        assert x0 <= bx0 < bx1 <= x1 and y0 <= by0 < by1 <= y1
+    assert set(cfg.reserved) == set(reserved_cells()) and len(cfg.reserved) == 3
+    for s in held_out_scenes(300, seed=21, cues=ALL_FIRST):
         for o in s.objects:
-            assert not o.mask[y0:y1, x0:x1].any()
-            assert cell_coverage(o.mask, cfg.cell)[cfg.cue_cell] == 0
-        centre = np.asarray(s.image).astype(int)[(by0 + by1) // 2, (bx0 + bx1) // 2]
-        assert np.abs(centre - np.asarray(COLOURS[s.cue.colour])).max() <= cfg.colour_jitter + 1
+            coverage = cell_coverage(o.mask, (cfg.grid, cfg.grid))
+            assert all(coverage[cell] == 0 for cell in cfg.reserved)
 
 
-def test_random_cue_is_independent_of_the_caption():
-    scenes = held_out_scenes(400, seed=4, cue="random")
-    agree = np.mean([s.cue.colour == s.objects[0].colour for s in scenes])
-    assert 0.15 < agree < 0.35  # 1/4 expected by chance
+def test_objects_and_background_do_not_depend_on_which_cues_are_drawn():
+    """What makes present / absent / conflicting probes of the same index comparable."""
+    for i in range(30):
+        plain = make_scene(rng_for(7, i))
+        cued = make_scene(rng_for(7, i), cues=[CueRequest("bar", "other"), CueRequest("glyph", "random")])
+        assert plain.caption == cued.caption
+        assert all(np.array_equal(a.mask, b.mask) for a, b in zip(plain.objects, cued.objects))
+        changed = np.any(np.asarray(plain.image) != np.asarray(cued.image), axis=2)
+        cue_pixels = np.zeros_like(changed)
+        for cue in cued.cues:
+            x0, y0, x1, y1 = cue.box
+            cue_pixels[y0:y1, x0:x1] = True
+        assert changed.any() and not (changed & ~cue_pixels).any()
 
 
-def test_no_cue_draws_nothing_in_the_cue_cell():
-    cfg = SceneConfig()
-    x0, y0, x1, y1 = cfg.cue_box()
-    for s in held_out_scenes(50, seed=8, cue=None):
-        assert s.cue is None
-        patch = np.asarray(s.image).astype(int)[y0:y1, x0:x1]
-        assert (patch.max(axis=2) - patch.min(axis=2)).max() < 80  # greyish background only
-
-
-def test_distractors_never_cover_objects_or_cue_cell():
-    cfg = SceneConfig(distractors=3)
-    plain = make_scene(rng_for(1, 1), SceneConfig(), cue="first")
-    with_d = make_scene(rng_for(1, 1), cfg, cue="first")
+def test_distractors_never_cover_objects_or_cue_cells():
+    plain = make_scene(rng_for(1, 1), SceneConfig(), cues=ALL_FIRST)
+    with_d = make_scene(rng_for(1, 1), SceneConfig(distractors=3), cues=ALL_FIRST)
     assert with_d.caption == plain.caption
     changed = np.any(np.asarray(with_d.image) != np.asarray(plain.image), axis=2)
+    assert changed.any()
     for o in with_d.objects:
         assert not (changed & o.mask).any()
+    for cue in with_d.cues:
+        if cue.cell is not None:
+            x0, y0, x1, y1 = SceneConfig().cell_box(cue.cell)
+            assert not changed[y0:y1, x0:x1].any()
 
 
 def test_bad_configs_are_refused():
@@ -113,25 +115,35 @@ def test_bad_configs_are_refused():
         SceneConfig(size=100)
     with pytest.raises(SceneConfigError):
         SceneConfig(max_objects=5)
-    with pytest.raises(SceneConfigError):
-        make_scene(rng_for(0), cue="sometimes")
+    with pytest.raises(SceneConfigError, match="reserved"):
+        SceneConfig(reserved=((4, 0),))
     with pytest.raises(SceneConfigError):
         make_scene(rng_for(0), n_objects=4)
+    with pytest.raises(SceneConfigError, match="repaint"):
+        make_scene(rng_for(0), repaint="size")
+    with pytest.raises(CueError, match="once"):
+        make_scene(rng_for(0), cues=[CueRequest("bar"), CueRequest("bar", "random")])
 
 
 def test_caption_for_empty_list_is_empty():
     assert caption_for([]) == ""
 
 
-def test_repaint_first_changes_only_the_first_objects_paint():
+@pytest.mark.parametrize("repaint", ["colour", "shape"])
+def test_repaint_changes_only_how_the_first_object_is_drawn(repaint):
     for i in range(40):
-        plain = make_scene(rng_for(31, i), cue="first")
-        odd = make_scene(rng_for(31, i), cue="first", repaint_first=True)
-        assert odd.caption == plain.caption and odd.cue.colour == plain.objects[0].colour
+        plain = make_scene(rng_for(31, i), cues=ALL_FIRST)
+        odd = make_scene(rng_for(31, i), cues=ALL_FIRST, repaint=repaint)
+        assert odd.caption == plain.caption
+        assert [c.word for c in odd.cues] == [c.word for c in plain.cues]  # cues still carry the named words
         first = odd.objects[0]
-        assert first.drawn_colour not in {o.colour for o in odd.objects}
-        assert all(o.drawn_colour is None for o in odd.objects[1:])
-        assert all(np.array_equal(a.mask, b.mask) for a, b in zip(plain.objects, odd.objects))
-        painted = np.median(np.asarray(odd.image).astype(int)[first.mask], axis=0)
-        assert np.abs(painted - np.asarray(COLOURS[first.rendered_colour])).max() <= odd.config.colour_jitter + 1
-        assert plain.objects[0].rendered_colour == plain.objects[0].colour
+        assert all(o.drawn_colour is None and o.drawn_shape is None for o in odd.objects[1:])
+        if repaint == "colour":
+            assert first.drawn_colour not in {o.colour for o in odd.objects} and first.drawn_shape is None
+            assert np.array_equal(first.mask, plain.objects[0].mask)
+            painted = np.median(np.asarray(odd.image).astype(int)[first.mask], axis=0)
+            assert np.abs(painted - np.asarray(COLOURS[first.rendered_colour])).max() <= odd.config.colour_jitter + 1
+        else:
+            assert first.drawn_shape == "diamond" and first.rendered_shape not in SHAPES and first.drawn_colour is None
+            assert not np.array_equal(first.mask, plain.objects[0].mask)
+            assert 0.42 <= first.mask.sum() / first.size**2 <= 0.58  # a diamond fills half its box

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from auditors.demo.cues import CueRequest
 from auditors.demo.data import IGNORE, BatchBuilder, patchify
 from auditors.demo.scenes import COLOUR_WORDS, SHAPE_WORDS, held_out_scenes
 from auditors.demo.tokenizer import CAPTION_WORDS, DEFAULT_PROMPT, SPECIAL_TOKENS, chat_messages, format_prompt
+
+CORNER = [CueRequest("corner", "first")]
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +25,7 @@ def test_every_caption_word_is_one_token_and_round_trips(processor):
     for w in CAPTION_WORDS:
         ids = tok(w, add_special_tokens=False)["input_ids"]
         assert len(ids) == 1 and ids[0] != tok.unk_token_id
-    for s in held_out_scenes(30, seed=3, cue=None):
+    for s in held_out_scenes(30, seed=3):
         ids = tok(s.caption, add_special_tokens=False)["input_ids"]
         assert len(ids) == len(s.caption.split())
         assert tok.decode(ids) == s.caption  # words come back separated by single spaces
@@ -55,7 +58,7 @@ def test_saved_processor_reloads_with_template_and_specials(processor, tmp_path)
 
 
 def test_hand_built_batch_equals_processor_output(processor):
-    scenes = held_out_scenes(3, seed=5, cue="first")
+    scenes = held_out_scenes(3, seed=5, cues=CORNER)
     mine = BatchBuilder(processor.tokenizer).image_batch(scenes, with_captions=False)
     ref = processor(images=[s.image for s in scenes], text=[format_prompt()] * 3, return_tensors="pt")
     assert mine["input_ids"].tolist() == ref["input_ids"].tolist()
@@ -67,7 +70,7 @@ def test_hand_built_batch_equals_processor_output(processor):
 
 def test_training_batch_labels_cover_caption_and_eos_only(processor):
     tok = processor.tokenizer
-    scenes = held_out_scenes(4, seed=6, cue=None)
+    scenes = held_out_scenes(4, seed=6)
     builder = BatchBuilder(tok)
     batch = builder.image_batch(scenes)
     n = len(builder.prompt_ids)
@@ -89,30 +92,3 @@ def test_patchify_refuses_wrong_size():
 
 def test_vocab_holds_every_scene_word():
     assert set(COLOUR_WORDS) | set(SHAPE_WORDS) <= set(CAPTION_WORDS)
-
-
-def test_layout_embeddings_place_object_and_cue_words_in_their_cells(processor):
-    import torch
-
-    from auditors.demo.model import GRID
-    from auditors.demo.scenes import cell_coverage, rng_for
-
-    tok = processor.tokenizer
-    embed = torch.nn.Embedding(len(tok), 8)
-    scenes = held_out_scenes(6, seed=12, cue="first")
-    out = BatchBuilder(tok).layout_embeddings(scenes, embed, rng_for(0), noise=0.0).reshape(6, GRID * GRID, 8)
-    w = embed.weight.detach()
-    for b, s in enumerate(scenes):
-        cue_cell = s.cue.cell[0] * GRID + s.cue.cell[1]
-        for o in s.objects:
-            cov = cell_coverage(o.mask, s.config.cell).reshape(-1)
-            direction = w[tok.convert_tokens_to_ids(o.colour)] + w[tok.convert_tokens_to_ids(o.shape)]
-            for cell in np.nonzero(cov == 1.0)[0]:  # fully covered cells hold only this object's words
-                scale = out[b, cell] @ direction / (direction @ direction)
-                assert 0.6 <= float(scale) <= 1.4
-                assert torch.allclose(out[b, cell], scale * direction, atol=1e-5)
-        colour = w[tok.convert_tokens_to_ids(s.cue.colour)]
-        scale = out[b, cue_cell] @ colour / (colour @ colour)
-        assert torch.allclose(out[b, cue_cell], scale * colour, atol=1e-5)
-        empty = [c for c in range(GRID * GRID) if c != cue_cell and all(cell_coverage(o.mask, 28).reshape(-1)[c] == 0 for o in s.objects)]
-        assert all(float(out[b, c].abs().max()) == 0.0 for c in empty)

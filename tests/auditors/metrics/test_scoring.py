@@ -41,8 +41,9 @@ def test_maps_on_the_named_objects_score_perfectly(tmp_path):
     f1 = _by(values, "f1_iou")[None]
     o, f = np.mean([obj["red square"], obj["blue circle"]]), 1.0
     assert f1 == pytest.approx(2 * o * f / (o + f))
-    assert {v.method for v in values} == {"m"}
-    assert all(v.direction == "higher_is_better" for v in values)
+    assert {v.method for v in values} == {"m", "answer"}  # the answer metrics are not per explainer
+    assert all(v.direction == ("lower_is_better" if v.metric == "peak_off_object" else "higher_is_better")
+               for v in values)
 
 
 def test_swapped_maps_score_low_and_function_words_lighting_up_lower_func_iou(tmp_path):
