@@ -84,19 +84,26 @@ def measure_stages(home: Path, probe_dir: str, db_url: str) -> dict[str, dict[st
         base_resolved = resolve_model_task.fn(f"models:/{MODEL_NAME}@champion", str(settings.home))
         base = start_run_task.fn(base_resolved, probe_dir, audit_config(METHODS, {}, {}), db_url)
         baseline = read_run(repository, base["run_id"])
-    from flows.alerts import alert_once
+    from flows.alerts import send_alerts
     from flows.verdicts import judge, regression_config
+    from flows.worker import probe_layout_for
 
+    with stage("read the probe set's layout (masks as footprints, word classes, cues)"):
+        layout = probe_layout_for(probe_dir)
     with stage("compare and store the verdict"):
-        verdict = judge(repository, candidate, baseline, regression_config(settings, None))
+        verdict = judge(repository, candidate, baseline, regression_config(settings, None), layout)
     out = Path(home) / "stage-report"
     with stage("alert (MLflow tag, alert record)"):
-        alert_once(repository, verdict, model_version_id=run["model_version_id"], probe_set_id=run["probe_set_id"],
+        send_alerts(repository, verdict, model_version_id=run["model_version_id"], probe_set_id=run["probe_set_id"],
                    baseline_model_version_id=base["model_version_id"], report_path=str(out / "report.html"),
                    settings=settings)
     audited = {"records": candidate, "run_id": run["run_id"]}
     with stage("report"):
         write_report(repository, _Version(**audited), _Version(baseline, base["run_id"]), out, verdict)
+    from flows.compliance import write_dossier
+
+    with stage("compliance dossier (registry sync, ledger, HTML + PDF + JSON)"):
+        write_dossier(MODEL_NAME, settings)
     return stages
 
 
