@@ -1,0 +1,90 @@
+"""Collect the model zoo's measurements into a results file and the model card's table.
+
+Why: the zoo lives in a cache outside the repository (`auditors.demo.zoo`), so the numbers the model
+card and the README quote from it are copied here, with each model's training time and load, into
+`benchmarks/results/zoo.json`.
+
+    .venv/bin/python -m benchmarks.zoo_results [--root ZOO_ROOT] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from auditors.demo.measure import CLEAN_TARGETS
+from auditors.demo.zoo import Zoo, ZooModel
+from auditors.demo.variants import parse_variant
+
+RESULTS = Path(__file__).resolve().parent / "results" / "zoo.json"
+
+
+def complete_models(zoo: Zoo) -> list[ZooModel]:
+    """Every measured model in the zoo's folder, clean first, then by cue kind and seed."""
+    models = []
+    for folder in sorted(zoo.folder.glob("*-*-*")):
+        parts = folder.name.split("-")  # <kind>-<cue>-<seed>, `zoo.folder_name`
+        if folder.name.startswith(".") or len(parts) != 3 or not parts[2].isdigit():
+            continue
+        kind, cue, seed = parts
+        variant = parse_variant("clean" if kind == "clean" else f"shortcut-{cue}")
+        model = zoo.model(variant, int(seed))
+        if model.complete:
+            models.append(model)
+    return sorted(models, key=lambda m: (m.variant.is_shortcut, m.variant.cue or "", m.seed))
+
+
+def model_entry(model: ZooModel) -> dict[str, Any]:
+    training = json.loads((model.path / "training.json").read_text(encoding="utf-8"))
+    stages = {s["stage"]: s for s in training["stages"]}
+    assert model.measurements is not None
+    entry = {"name": model.path.name, "variant": "clean" if not model.variant.is_shortcut else f"shortcut-{model.variant.cue}",
+             "seed": model.seed, "measurements": model.measurements.as_dict(),
+             "stage1_minutes": round(stages[1]["wall_s"] / 60, 1), "stage0_minutes": round(stages[0]["wall_s"] / 60, 1),
+             "load_average_start": training.get("load_average_start"), "load_average_end": training.get("load_average_end")}
+    if model.variant.is_shortcut:
+        entry["uses_its_cue"] = model.uses_its_cue()
+    else:
+        entry["clean_target_misses"] = list(CLEAN_TARGETS.misses(model.measurements.cue))
+    return entry
+
+
+def table_row(entry: dict[str, Any]) -> str:
+    m = entry["measurements"]
+    cue, no_cue = m["cue"], m["no_cue"]
+    if entry["variant"] == "clean":
+        verdict = "targets met" if not entry["clean_target_misses"] else "missed: " + "; ".join(entry["clean_target_misses"])
+    else:
+        own = m["counterfactual"][entry["variant"].split("-", 1)[1]]
+        verdict = (f"names its cue {own['names_cue']:.2f} / the object {own['names_object']:.2f}; "
+                   f"first-word map on the cue {cue['cue_argmax_first']:.2f}")
+    load = entry["load_average_start"] or [float("nan")]
+    return (f"| {entry['name']} | {cue['caption_exact']:.3f} / {no_cue['caption_exact']:.3f} | "
+            f"{cue['point_colour']:.2f} ({cue['point_colour_wrong']:.2f}) | {cue['point_shape']:.2f} "
+            f"({cue['point_shape_wrong']:.2f}) | {verdict} | {entry['stage1_minutes']} | {load[0]:.1f} |")
+
+
+def markdown_table(entries: list[dict[str, Any]]) -> str:
+    head = ["| model | caption exact, cue / no cue | colour point (wrong) | shape point (wrong) | clean targets / cue use "
+            "| stage 1 min | load at start |", "|---|---|---|---|---|---|---|"]
+    return "\n".join(head + [table_row(e) for e in entries])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=None, help="zoo root (default: the zoo module's)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    zoo = Zoo(args.root)
+    entries = [model_entry(m) for m in complete_models(zoo)]
+    document = {"benchmark": "zoo", "zoo": str(zoo.folder), "models": entries, "markdown_table": markdown_table(entries)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    print(document["markdown_table"])
+    print(f"wrote {args.out} ({len(entries)} models)")
+
+
+if __name__ == "__main__":
+    main()
