@@ -16,24 +16,8 @@ from typing import Any
 
 from auditors.demo.measure import CLEAN_TARGETS
 from auditors.demo.zoo import Zoo, ZooModel
-from auditors.demo.variants import parse_variant
 
 RESULTS = Path(__file__).resolve().parent / "results" / "zoo.json"
-
-
-def complete_models(zoo: Zoo) -> list[ZooModel]:
-    """Every measured model in the zoo's folder, clean first, then by cue kind and seed."""
-    models = []
-    for folder in sorted(zoo.folder.glob("*-*-*")):
-        parts = folder.name.split("-")  # <kind>-<cue>-<seed>, `zoo.folder_name`
-        if folder.name.startswith(".") or len(parts) != 3 or not parts[2].isdigit():
-            continue
-        kind, cue, seed = parts
-        variant = parse_variant("clean" if kind == "clean" else f"shortcut-{cue}")
-        model = zoo.model(variant, int(seed))
-        if model.complete:
-            models.append(model)
-    return sorted(models, key=lambda m: (m.variant.is_shortcut, m.variant.cue or "", m.seed))
 
 
 def model_entry(model: ZooModel) -> dict[str, Any]:
@@ -78,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     zoo = Zoo(args.root)
-    entries = [model_entry(m) for m in complete_models(zoo)]
+    entries = [model_entry(m) for m in zoo.measured()]
     document = {"benchmark": "zoo", "zoo": str(zoo.folder), "models": entries, "markdown_table": markdown_table(entries)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")

@@ -102,6 +102,19 @@ class Zoo:
     def models(self, seeds: Sequence[int], variants: Sequence[Variant] | None = None) -> list[ZooModel]:
         return [self.model(v, s) for s in seeds for v in (variants or zoo_variants())]
 
+    def measured(self) -> list[ZooModel]:
+        """Every measured model in the zoo, whatever its seed (half-trained and unmeasured ones left
+        out), clean first, then by cue kind and seed."""
+        found = []
+        for variant in zoo_variants():
+            prefix = folder_name(variant, 0)[:-1]  # "<kind>-<cue>-"; hidden half-trained folders start with "."
+            for folder in self.folder.glob(prefix + "*"):
+                seed = folder.name[len(prefix):]
+                model = self.model(variant, int(seed)) if seed.isdigit() else None
+                if model is not None and model.complete:
+                    found.append(model)
+        return sorted(found, key=lambda m: (m.variant.is_shortcut, m.variant.cue or "", m.seed))
+
     def ensure(self, variant: str | Variant, seed: int, log: Callable[[str], None] = print) -> ZooModel:
         """The model, trained and measured first if it is not complete in the zoo."""
         from .train import train_demo

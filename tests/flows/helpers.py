@@ -82,20 +82,19 @@ def judge_strictly(home: Path) -> None:
     """
     from comparison.settings import CALIBRATED_TOLERANCES
 
-    home.mkdir(parents=True, exist_ok=True)
     tolerances = "\n".join(f"{metric} = 0.05" for metric in sorted(CALIBRATED_TOLERANCES))
-    (home / "config.toml").write_text(f'[regression.drift]\nalone = "fail"\n\n[regression.tolerances]\n{tolerances}\n',
-                                      encoding="utf-8")
+    let_drift_alone_fail(home, f"\n[regression.tolerances]\n{tolerances}\n")
 
 
-def let_drift_alone_fail(home: Path) -> None:
-    """Write a config file in `home` under which map drift alone fails the verdict.
+def let_drift_alone_fail(home: Path, more: str = "") -> None:
+    """Write a config file in `home` under which map drift alone fails the verdict (`more`: further
+    TOML appended).
 
     Why: two unrelated random test models differ in where they look and in little else; the fail
     path the flow tests exercise needs a failing verdict, and by default drift alone only warns.
     """
     home.mkdir(parents=True, exist_ok=True)
-    (home / "config.toml").write_text('[regression.drift]\nalone = "fail"\n', encoding="utf-8")
+    (home / "config.toml").write_text('[regression.drift]\nalone = "fail"\n' + more, encoding="utf-8")
 
 
 def database_rows(url: str) -> dict[str, list[tuple]]:
