@@ -18,9 +18,12 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from flows.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from comparison import RegressionConfig
 
 ENV_HOME = "MLLM_AUDIT_HOME"
 ENV_DB_URL = "MLLM_AUDIT_DB_URL"
@@ -126,7 +129,11 @@ class Settings:
 def _read_config_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}): save it as UTF-8") from exc
     try:
         if path.suffix.lower() == ".toml":
             data: Any = tomllib.loads(text)
@@ -169,7 +176,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if value is None:
         return None
     if name == "home":
-        return Path(str(value)).expanduser().resolve()
+        if not isinstance(value, (str, Path)):
+            raise ConfigError(f"'home' from {source} must be a folder path (text), got {type(value).__name__}")
+        return Path(value).expanduser().resolve()
     if name == "methods":
         if isinstance(value, str):
             value = [v for v in value.split(",") if v.strip()]
@@ -179,6 +188,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name in ("regression", "explain"):
         if not isinstance(value, dict):
             raise ConfigError(f"'{name}' from {source} must be a table of {name} settings")
+        if name == "regression":
+            check_regression_table(value, source)
         return dict(value)
     if name == "max_workers":
         try:
@@ -190,7 +201,43 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         return number
     if not isinstance(value, str):
         raise ConfigError(f"'{name}' from {source} must be a string, got {type(value).__name__}")
+    if name == "webhook_url" and value.strip():
+        check_webhook_url(value.strip(), source)
     return value.strip() or None
+
+
+def check_regression_table(table: Mapping[str, Any], source: str) -> "RegressionConfig":
+    """The comparison settings of a `[regression]` table, every value and metric name checked.
+
+    Why when the table is read: a typo (`obj_iuo`) or a negative tolerance must be answered before
+    hours of explaining, and a tolerance for a metric no audit computes would otherwise be ignored
+    without a word (the verdict would silently use the default).
+    """
+    from auditors.metrics import available_metrics
+    from comparison import ComparisonError, RegressionConfig
+
+    try:
+        config = RegressionConfig.from_user_table(table)
+    except ComparisonError as exc:
+        raise ConfigError(f"invalid regression settings from {source}: {exc}") from exc
+    known = set(available_metrics())
+    groups = table.get("groups")
+    named = [*(table.get("tolerances") or {}), *((groups.get("metrics") or ()) if isinstance(groups, Mapping) else ())]
+    unknown = sorted({str(n) for n in named} - known)
+    if unknown:
+        raise ConfigError(f"invalid regression settings from {source}: unknown metric(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(known))})")
+    return config
+
+
+def check_webhook_url(url: str, source: str) -> None:
+    """A webhook is an absolute http(s) URL with a host. Why checked here, where the setting is read:
+    a typo found only when the first regression is to be announced is an alert that never arrives."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"webhook URL from {source} is not an http(s) URL with a host: {url!r}")
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from flows.config import check_regression_table, check_webhook_url
 from flows.errors import FlowsInputError
 from flows.registry.uris import parse_model_uri
 
@@ -66,12 +67,9 @@ class AuditRequest:
         if self.probe_set is not None:
             check_probe_folder(self.probe_set)
         if self.regression:
-            from comparison import ComparisonError, RegressionConfig
-
-            try:
-                RegressionConfig.from_user_table(self.regression)
-            except ComparisonError as exc:
-                raise FlowsInputError(f"invalid regression settings: {exc}") from exc
+            check_regression_table(self.regression, "the request")
+        if self.webhook_url:
+            check_webhook_url(self.webhook_url, "the request")
 
     @classmethod
     def from_parameters(cls, *, methods: list[str] | tuple[str, ...] | None = None,

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from comparison import TYPE_ID, ComparisonError, ComparisonResult, RegressionConfig, RunResults, compare_runs
+from comparison import TYPE_ID, ComparisonResult, RegressionConfig, RunResults, compare_runs
 from comparison.layout import ProbeSetLayout
-from flows.config import Settings
-from flows.errors import FlowsInputError
+from flows.config import Settings, check_regression_table
 from storage.records import ComparisonRecord, VerdictRecord
 
 
 def regression_config(settings: Settings, overrides: Mapping[str, Any] | None) -> RegressionConfig:
     """Tolerances and drift limits: the config file's `[regression]` table, then the request's."""
-    try:
-        return RegressionConfig.from_user_table({**settings.regression, **(overrides or {})})
-    except ComparisonError as exc:
-        raise FlowsInputError(f"invalid regression settings: {exc}") from exc
+    return check_regression_table({**settings.regression, **(overrides or {})}, "the config file and the request")
 
 
 def comparison_records(result: ComparisonResult) -> tuple[ComparisonRecord, ...]:

@@ -100,7 +100,7 @@ def audit(
 ) -> int:
     """Audit a registered model version on a probe set and compare it with its baseline (exit 1 on regression)."""
     started = time.perf_counter()
-    resolved_settings = settings(db_url=db)
+    resolved_settings = settings(db_url=db, webhook_url=webhook)  # a flag's typo is named as the flag's
     from flows.request import AuditRequest
 
     request = AuditRequest(  # checks URIs and the probe folder before Prefect starts (seconds)

@@ -63,3 +63,33 @@ def test_bad_config_files_are_named(clean_env, tmp_path, text, suffix, message):
 def test_missing_config_file(clean_env, tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "absent.toml")
+
+
+def test_a_config_file_that_is_not_utf8_is_named(clean_env, tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'db_url = "sqlite:///caf\xe9.db"\n')
+    with pytest.raises(ConfigError, match=r"latin1.toml is not UTF-8 text \(byte 0xe9"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("home = 5\n", "'home' .* must be a folder path"),
+     ('webhook_url = "not a url"\n', "webhook URL .* is not an http"),
+     ('webhook_url = "ftp://hooks.example/x"\n', "webhook URL .* is not an http"),
+     ("[regression]\ntolerances = { obj_iuo = 0.03 }\n", r"unknown metric\(s\) obj_iuo"),
+     ('[regression]\ngroups = { metrics = ["pointing_gme"] }\n', r"unknown metric\(s\) pointing_gme"),
+     ("[regression]\ndefault_tolerance = -0.1\n", "tolerances must be non-negative"),
+     ("[regression]\nconfidence = 1.5\n", "confidence must lie strictly between 0 and 1")],
+)
+def test_wrong_values_in_a_config_file_are_named_when_it_is_read(clean_env, tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path)
+
+
+def test_a_webhook_flag_is_checked_as_the_command_lines(clean_env):
+    with pytest.raises(ConfigError, match="webhook URL from the command line"):
+        load_settings(webhook_url="hooks.example/x")
+    assert load_settings(webhook_url="https://hooks.example/x").webhook_url == "https://hooks.example/x"
