@@ -9,7 +9,6 @@ weights that were audited.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from flows.errors import UnsupportedRegisteredModelError
@@ -55,12 +54,18 @@ def inspect_model_dir(model_dir: str | Path) -> str:
     config_path = root / "config.json"
     if not config_path.is_file():
         raise UnsupportedRegisteredModelError(f"{root} is not a saved Hugging Face model folder (no config.json)")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UnsupportedRegisteredModelError(f"{config_path} is not valid JSON: {exc}") from exc
+    from auditors.errors import AuditorInputError
+    from auditors.loading import check_safetensors_file, read_model_config
+
+    weights = safetensors_files(root)
+    try:  # the loader's own checks: what registers here loads in the audit
+        config = read_model_config(config_path)
+        for file in weights:
+            check_safetensors_file(file)
+    except AuditorInputError as exc:
+        raise UnsupportedRegisteredModelError(str(exc)) from exc
     architectures = config.get("architectures") or []
-    if not safetensors_files(root):
+    if not weights:
         raise UnsupportedRegisteredModelError(
             f"no .safetensors weights in {root}: only safetensors are loaded (convert .bin weights first)"
         )

@@ -74,6 +74,18 @@ def test_unsupported_folders_are_refused_before_registering(saved_models, settin
         register_model(tmp_path / "missing", "captioner", settings=settings)
 
 
+def test_truncated_weights_are_refused_before_registering(saved_models, settings, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(saved_models["a"], tmp_path / "truncated")
+    weights = next(folder.glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(UnsupportedRegisteredModelError, match="truncated or corrupt"):
+        register_model(folder, "captioner", settings=settings)
+    with pytest.raises(ModelNotFoundError):  # nothing was registered
+        list_versions("captioner", settings)
+
+
 def test_a_version_registered_outside_mllm_audit_is_refused(saved_models, settings, tmp_path):
     import mlflow
 
