@@ -72,7 +72,11 @@ def verify(
     resolved_settings = settings(db_url=db)
     from flows.worker import repository_for
 
-    report = repository_for(resolved_settings.storage_url()).verify_chain(_model_name(model_uri))
+    repository = repository_for(resolved_settings.storage_url())
+    report = repository.verify_chain(_model_name(model_uri))
+    if report.n_entries == 0 and not report.unchained:  # a typo must not read as "verifies"
+        fail(f"nothing of model {report.model_name!r} is stored in {repository.url}: no audit run, verdict or "
+             "sign-off to verify", EXIT_BAD_INPUT)
     if report.broken is not None:
         typer.secho(report.sentence(), fg=typer.colors.RED, err=True)
         return EXIT_REGRESSION

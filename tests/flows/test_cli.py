@@ -64,6 +64,13 @@ def test_a_bad_database_url_is_answered_before_prefect_starts(tmp_path, home, db
     assert "temporary API" not in result.output and "secret" not in result.output
 
 
+def test_verifying_the_ledger_of_a_model_nothing_is_stored_of_is_bad_input(home):
+    result = runner.invoke(app, ["compliance", "verify", "models:/nobody"])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: nothing of model 'nobody' is stored in sqlite:///") and "verifies" not in line
+
+
 def test_debug_shows_the_traceback(tmp_path, home):
     result = runner.invoke(app, ["--debug", "register", str(tmp_path / "missing"), "--name", "x"])
     assert result.exit_code == EXIT_BAD_INPUT
