@@ -124,11 +124,19 @@ def _reason(error: BaseException) -> str:
     return (text[:160] + "...") if len(text) > 160 else (text or type(error).__name__)
 
 
-def near_names(root: Path, name: str) -> str:
-    """Files in `root` that look like `name` in another spelling (`probeset.yml`, `Probes.JSONL`)."""
+def absent_file_message(root: Path, name: str) -> str:
+    """Why `root/name` cannot be read as a file: a folder in its place, or absent (naming files in
+    `root` that are `name` in another spelling, `probeset.yml`, `Probes.JSONL`, so the cure is a rename).
+
+    Why the stem must match whole: `probeset.yaml` begins like `probes.jsonl` but is the other file,
+    and telling a user to rename it would break the set.
+    """
+    path = root / name
+    if path.exists():
+        return f"{path} is not a regular file"
     stem = name.split(".")[0].lower()
     try:
-        found = sorted(p.name for p in root.iterdir() if p.name != name and p.name.lower().startswith(stem))
+        found = sorted(p.name for p in root.iterdir() if p.name != name and p.name.lower().split(".")[0] == stem)
     except OSError:
-        return ""
-    return ", ".join(found[:3])
+        found = []
+    return f"{path} does not exist" + (f" (found {', '.join(found[:3])}: rename it)" if found else "")

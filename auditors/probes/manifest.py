@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from auditors.probes.files import FileProblem, near_names, read_text
+from auditors.probes.files import FileProblem, absent_file_message, read_text
 from auditors.probes.model import ProbeProblem
 from auditors.probes.rules import (MANIFEST_KEYS, MAX_DESCRIPTION_CHARS, MAX_MANIFEST_BYTES, MAX_NAME_CHARS,
                                    MAX_PROMPT_CHARS, MAX_VERSION_CHARS, kind, text_problem, unknown_key_problem)
@@ -70,8 +70,7 @@ def read_header(root: Path) -> Header:
     header = Header()
     path = root / MANIFEST_NAME
     if not path.is_file():
-        hint = near_names(root, MANIFEST_NAME)
-        header.problem("missing_manifest", f"{path} does not exist" + (f" (found {hint}: rename it)" if hint else ""))
+        header.problem("missing_manifest", absent_file_message(root, MANIFEST_NAME))
         return header
     try:
         data = yaml.load(read_text(path, MAX_MANIFEST_BYTES), Loader=_StrictLoader)  # noqa: S506 - a safe loader

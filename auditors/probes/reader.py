@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from auditors.probes.files import FileProblem, decode_image, decode_mask, near_names, read_text
+from auditors.probes.files import FileProblem, absent_file_message, decode_image, decode_mask, read_text
 from auditors.probes.hashing import content_hash
 from auditors.probes.manifest import MANIFEST_NAME, Header, read_header
 from auditors.probes.model import Probe, ProbeObject, ProbeProblem, ProbeSet, ProbeSetError
@@ -71,8 +71,7 @@ def _parse(root: Path, parsed: _Parsed | None = None) -> list[ProbeProblem]:
 def _parse_probes_file(parsed: _Parsed) -> None:
     path = parsed.root / PROBES_NAME
     if not path.is_file():
-        hint = near_names(parsed.root, PROBES_NAME)
-        parsed.problem("missing_probes_file", f"{path} does not exist" + (f" (found {hint}: rename it)" if hint else ""))
+        parsed.problem("missing_probes_file", absent_file_message(parsed.root, PROBES_NAME))
         return
     try:
         text = read_text(path, MAX_PROBES_FILE_BYTES)

@@ -73,6 +73,19 @@ def test_missing_manifest_and_missing_probes_file(tmp_path):
     assert _codes(tmp_path / "nowhere") == ["missing_folder"]
 
 
+def test_a_missing_file_is_named_without_a_wrong_cure(tmp_path):
+    root = tmp_path / "set"
+    write_small_set(root)
+    (root / "probes.jsonl").rename(root / "probes-old.jsonl")
+    (message,) = [str(p) for p in validate_probe_set(root)]
+    assert message.endswith("probes.jsonl does not exist [missing_probes_file]")  # not "found probeset.yaml: rename it"
+    (root / "probes-old.jsonl").rename(root / "Probes.JSONL")
+    assert "(found Probes.JSONL: rename it)" in str(validate_probe_set(root)[0])
+    (root / "probeset.yaml").rename(root / "probes.jsonl")  # a folder or another file where the file should be
+    (root / "probeset.yaml").mkdir()
+    assert any(str(p).endswith("probeset.yaml is not a regular file [missing_manifest]") for p in validate_probe_set(root))
+
+
 def test_missing_image_and_mask_files_are_reported_per_line(tmp_path):
     write_small_set(tmp_path / "set")
     (tmp_path / "set" / "images" / "p000.png").unlink()
