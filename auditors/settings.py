@@ -9,10 +9,15 @@ setting, and the quality benchmark reports ablations over them.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from auditors.errors import AuditorInputError
+
+_INT_FIELDS = ("max_new_tokens", "upscale_below_grid_side", "topk", "rank_filter_min_grid_side", "attention_last_layers")
+_BOOL_FIELDS = ("align_scales", "exclude_identical_context", "include_prompt_context", "joint_normalisation",
+                "attention_rollout")
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class ExplainSettings:
     attention_rollout: bool = False
 
     def __post_init__(self) -> None:
+        self._check_types()
         choices = {"per_scale_normalisation": ("match_original_max", "minmax", "none"),
                    "resize_interpolation": ("bilinear", "nearest"),
                    "arc_weighting": ("relevance_incoherence", "incoherence", "relevance"),
@@ -120,6 +126,20 @@ class ExplainSettings:
             raise AuditorInputError(f"rank_filter_min_grid_side must be >= 1, got {self.rank_filter_min_grid_side}")
         if self.attention_last_layers < 1:
             raise AuditorInputError(f"attention_last_layers must be >= 1, got {self.attention_last_layers}")
+
+    def _check_types(self) -> None:
+        """Each value of the type its field declares. Why first: a config file's `max_new_tokens = "8"`
+        would otherwise fail as "'<' not supported between 'str' and 'int'", naming no setting."""
+        for name, value in asdict(self).items():
+            if name in _BOOL_FIELDS and not isinstance(value, bool):
+                raise AuditorInputError(f"{name} must be true or false, got {value!r}")
+            if name in _INT_FIELDS and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+                raise AuditorInputError(f"{name} must be a whole number, got {value!r}")
+            if name == "rbo_p" and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise AuditorInputError(f"rbo_p must be a number, got {value!r}")
+            if name in ("scales", "downscales", "upscales") and value is not None and any(
+                    isinstance(s, bool) or not isinstance(s, numbers.Real) for s in value):
+                raise AuditorInputError(f"{name} must be a list of numbers, got {list(value)!r}")
 
     def resolve_scales(self, grid_shape: tuple[int, int], fixed_canvas: bool) -> tuple[float, ...]:
         """The scales actually used (scale 1.0 first, duplicates removed)."""
@@ -150,5 +170,7 @@ class ExplainSettings:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for key in ("scales", "downscales", "upscales"):
             if known.get(key) is not None:
+                if not isinstance(known[key], (list, tuple)):
+                    raise AuditorInputError(f"{key} must be a list of numbers, got {known[key]!r}")
                 known[key] = tuple(known[key])
         return cls(**known)

@@ -190,6 +190,14 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise ConfigError(f"'{name}' from {source} must be a table of {name} settings")
         if name == "regression":
             check_regression_table(value, source)
+        else:  # checked where read: the flow would only find a typo after Prefect and the registry started
+            from flows.errors import FlowsInputError
+            from flows.identity import explain_settings_dict
+
+            try:
+                explain_settings_dict(value, source)
+            except FlowsInputError as exc:
+                raise ConfigError(str(exc)) from exc
         return dict(value)
     if name == "max_workers":
         try:

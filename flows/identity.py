@@ -62,14 +62,20 @@ def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
 def audit_config(methods: Sequence[str], explain_settings: Mapping[str, Any],
                  metric_options: Mapping[str, Any]) -> dict[str, Any]:
     """Everything that changes what an audit computes; the run's identity hashes it."""
+    settings = explain_settings_dict(explain_settings)
+    return {"methods": list(methods), "explain_settings": settings, "metric_options": dict(metric_options)}
+
+
+def explain_settings_dict(explain_settings: Mapping[str, Any], source: str = "") -> dict[str, Any]:
+    """Every `auditors.ExplainSettings` field, the given ones checked (names, types, ranges)."""
     from auditors import ExplainSettings
     from auditors.errors import AuditorInputError
 
+    origin = f" from {source}" if source else ""
     unknown = sorted(set(explain_settings) - set(ExplainSettings.__dataclass_fields__))
     if unknown:
-        raise FlowsInputError(f"unknown explain setting(s): {', '.join(unknown)}")
+        raise FlowsInputError(f"unknown explain setting(s){origin}: {', '.join(unknown)}")
     try:
-        settings = ExplainSettings.from_dict(dict(explain_settings)).to_dict()
+        return ExplainSettings.from_dict(dict(explain_settings)).to_dict()
     except (AuditorInputError, TypeError, ValueError) as exc:
-        raise FlowsInputError(f"invalid explain settings: {exc}") from exc
-    return {"methods": list(methods), "explain_settings": settings, "metric_options": dict(metric_options)}
+        raise FlowsInputError(f"invalid explain settings{origin}: {exc}") from exc

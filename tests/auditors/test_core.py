@@ -84,6 +84,19 @@ def test_settings_are_validated_and_documented():
     assert ExplainSettings.from_dict(s.to_dict()) == s
 
 
+@pytest.mark.parametrize(("values", "message"), [
+    ({"max_new_tokens": "8"}, "max_new_tokens must be a whole number, got '8'"),
+    ({"topk": 2.5}, "topk must be a whole number"),
+    ({"align_scales": "yes"}, "align_scales must be true or false"),
+    ({"rbo_p": "0.9"}, "rbo_p must be a number"),
+    ({"upscales": [1, "2"]}, "upscales must be a list of numbers"),
+    ({"scales": "1,2"}, "scales must be a list of numbers"),
+])
+def test_a_setting_of_the_wrong_type_is_named(values, message):
+    with pytest.raises(AuditorInputError, match=message):
+        ExplainSettings.from_dict(values)
+
+
 def test_auto_rank_filter_depends_on_the_grid_side():
     s = ExplainSettings()
     assert s.rank_filter == "auto"

@@ -80,7 +80,9 @@ def test_a_config_file_that_is_not_utf8_is_named(clean_env, tmp_path):
      ("[regression]\ntolerances = { obj_iuo = 0.03 }\n", r"unknown metric\(s\) obj_iuo"),
      ('[regression]\ngroups = { metrics = ["pointing_gme"] }\n', r"unknown metric\(s\) pointing_gme"),
      ("[regression]\ndefault_tolerance = -0.1\n", "tolerances must be non-negative"),
-     ("[regression]\nconfidence = 1.5\n", "confidence must lie strictly between 0 and 1")],
+     ("[regression]\nconfidence = 1.5\n", "confidence must lie strictly between 0 and 1"),
+     ('[explain]\nmax_new_tokens = "8"\n', "invalid explain settings from .*max_new_tokens must be a whole number"),
+     ("[explain]\nmax_new_token = 8\n", r"unknown explain setting\(s\) from .*max_new_token")],
 )
 def test_wrong_values_in_a_config_file_are_named_when_it_is_read(clean_env, tmp_path, text, message):
     path = tmp_path / "bad.toml"
