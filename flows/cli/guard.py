@@ -109,6 +109,17 @@ def split_methods(text: str | None) -> tuple[str, ...]:
     return tuple(m.strip() for m in (text or "").split(",") if m.strip())
 
 
+def usage_error_line(error: Any) -> str:
+    """A click usage error (unknown option, missing or malformed argument) as one line naming the
+    command and where its help is: `error: mllm-audit report: Invalid value for 'RUN_ID': ... (see
+    mllm-audit report --help)`."""
+    message = " ".join(str(error.format_message()).split())
+    ctx = getattr(error, "ctx", None)
+    if ctx is None:
+        return f"error: {message}"
+    return f"error: {ctx.command_path}: {message} (see {ctx.command_path} --help)"
+
+
 def fail(message: str, code: int) -> None:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)

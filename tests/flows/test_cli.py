@@ -32,6 +32,32 @@ def test_usage_errors_exit_2():
     assert runner.invoke(app, ["no-such-command"]).exit_code == 2
 
 
+@pytest.mark.parametrize(("argv", "message"), [
+    (["report", "abc"], "error: mllm-audit report: Invalid value for 'run_id': "),
+    (["audit", "models:/x/1", "--probe-set", "p"], "error: mllm-audit audit: No such option: --probe-set"),
+    (["audit"], "error: mllm-audit audit: Missing argument 'model_uri'."),
+    (["history", "models:/x"], "error: mllm-audit: No such command 'history'."),
+    (["demo", "--n-probes", "1"], "error: mllm-audit demo: Invalid value for '--n-probes'"),
+])
+def test_a_usage_error_of_the_installed_command_is_one_line_and_exit_2(argv, message, capsys):
+    from flows.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith(message) and line.endswith("--help)") and captured.out == ""
+
+
+def test_the_installed_command_without_arguments_shows_its_help(capsys):
+    from flows.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main([])
+    assert stopped.value.code == EXIT_BAD_INPUT and "Usage: mllm-audit" in capsys.readouterr().out
+
+
 def test_train_demo_refuses_an_unknown_variant_in_one_line(home, tmp_path):
     result = runner.invoke(app, ["train-demo", "--variant", "shortcut-halo", "--out", str(tmp_path / "m")])
     assert result.exit_code == EXIT_BAD_INPUT, result.output
