@@ -211,6 +211,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         raise ConfigError(f"'{name}' from {source} must be a string, got {type(value).__name__}")
     if name == "webhook_url" and value.strip():
         check_webhook_url(value.strip(), source)
+    if name == "dask_address" and value.strip():
+        check_dask_address(value.strip(), source)
     return value.strip() or None
 
 
@@ -236,6 +238,22 @@ def check_regression_table(table: Mapping[str, Any], source: str) -> "Regression
         raise ConfigError(f"invalid regression settings from {source}: unknown metric(s) {', '.join(unknown)} "
                           f"(known: {', '.join(sorted(known))})")
     return config
+
+
+def check_dask_address(address: str, source: str) -> None:
+    """`local`, or a scheduler's `[tcp://]HOST:PORT`: a malformed one is named now, not as an
+    internal error of Dask's after Prefect started and the run was opened."""
+    from urllib.parse import urlsplit
+
+    if address == "local":
+        return
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls", "ucx", "ws", "wss") or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise ConfigError(f"Dask scheduler address from {source} must be 'local' or [tcp://]HOST:PORT, got {address!r}")
 
 
 def check_webhook_url(url: str, source: str) -> None:

@@ -34,6 +34,10 @@ class RegistryUnreachableError(RegistryError):
     bounded retries of `flows.registry.reachability`; the flow does not retry it again."""
 
 
+class DaskUnreachableError(FlowsError):
+    """Nothing accepts a connection at the configured Dask scheduler's address."""
+
+
 class ModelNotFoundError(RegistryError, FlowsInputError):
     """A registered model, version or alias does not exist."""
 

@@ -11,11 +11,13 @@ model itself, once (see `flows/worker.py`).
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 ENV_DASK_ADDRESS = "MLLM_AUDIT_DASK_ADDRESS"
 ENV_DASK_WORKERS = "MLLM_AUDIT_DASK_WORKERS"
 ENV_MAX_WORKERS = "MLLM_AUDIT_MAX_WORKERS"
+SCHEDULER_CONNECT_TIMEOUT_S = 5.0
 
 
 def thread_task_runner(max_workers: int | None = None) -> Any:
@@ -46,6 +48,22 @@ def dask_task_runner(address: str | None = "local", n_workers: int | None = None
             "dashboard_address": None,
         },
     )
+
+
+def check_scheduler_answers(address: str, timeout_s: float = SCHEDULER_CONNECT_TIMEOUT_S) -> None:
+    """Raise `DaskUnreachableError` unless something accepts a TCP connection at the scheduler's
+    host and port. Why before the flow: otherwise Dask's own client waits 30 s after Prefect has
+    started and the run was opened, and its OSError reads as an internal error."""
+    from urllib.parse import urlsplit
+
+    from flows.errors import DaskUnreachableError
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=timeout_s).close()
+    except (OSError, ValueError, TypeError) as exc:
+        raise DaskUnreachableError(f"no Dask scheduler answers at {address} ({exc or type(exc).__name__}); "
+                                   "start it, or use --dask local") from exc
 
 
 def default_task_runner() -> Any:

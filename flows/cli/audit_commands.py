@@ -18,8 +18,10 @@ def _task_runner(dask: Optional[str], resolved_settings: Any) -> Any:
     address = dask or resolved_settings.dask_address
     if not address:
         return None
-    from flows.runners import dask_task_runner
+    from flows.runners import check_scheduler_answers, dask_task_runner
 
+    if address != "local":
+        check_scheduler_answers(address)  # seconds, before Prefect starts: not Dask's 30 s after
     return dask_task_runner(address)
 
 
@@ -100,7 +102,7 @@ def audit(
 ) -> int:
     """Audit a registered model version on a probe set and compare it with its baseline (exit 1 on regression)."""
     started = time.perf_counter()
-    resolved_settings = settings(db_url=db, webhook_url=webhook)  # a flag's typo is named as the flag's
+    resolved_settings = settings(db_url=db, webhook_url=webhook, dask_address=dask)  # flags checked as read
     from flows.request import AuditRequest
 
     request = AuditRequest(  # checks URIs and the probe folder before Prefect starts (seconds)
@@ -127,7 +129,7 @@ def watch(
     dask: Optional[str] = typer.Option(None, "--dask", help="Dask scheduler address or 'local'."),
 ) -> int:
     """Audit every version of NAME not audited yet against its @champion (exit 1 if any regressed)."""
-    resolved_settings = settings(db_url=db)
+    resolved_settings = settings(db_url=db, dask_address=dask)
     from flows.registry import check_registry
     from flows.request import check_probe_folder
     from flows.watch import WatchRegressionError, watch_registry

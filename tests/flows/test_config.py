@@ -95,3 +95,14 @@ def test_a_webhook_flag_is_checked_as_the_command_lines(clean_env):
     with pytest.raises(ConfigError, match="webhook URL from the command line"):
         load_settings(webhook_url="hooks.example/x")
     assert load_settings(webhook_url="https://hooks.example/x").webhook_url == "https://hooks.example/x"
+
+
+@pytest.mark.parametrize("address", ["not an address", "127.0.0.1", "tcp://sched:port", "http://sched:8786"])
+def test_a_malformed_dask_address_is_named(clean_env, address):
+    with pytest.raises(ConfigError, match="Dask scheduler address from the command line must be 'local' or"):
+        load_settings(dask_address=address)
+
+
+@pytest.mark.parametrize("address", ["local", "sched.internal:8786", "tcp://10.0.0.5:8786", "tls://sched:8786"])
+def test_dask_addresses_a_scheduler_accepts_are_kept(clean_env, address):
+    assert load_settings(dask_address=address).dask_address == address
