@@ -1,4 +1,8 @@
-"""Reading an input image (PIL image or path) with a clear error when it cannot be read."""
+"""Reading an input image (PIL image or path) with a clear error when it cannot be read.
+
+A path is read by `auditors.probes.files.decode_image`, the one reader of image files: what
+`mllm-audit explain` accepts is what a probe set may hold (a 16-bit image, which RGB conversion
+clips to white, is refused by both)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from auditors.errors import AuditorInputError
 
 def load_image(image):
     """Return an RGB ``PIL.Image``; raise AuditorInputError for anything unreadable."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    from auditors.probes.files import FileProblem, decode_image
 
     if isinstance(image, Image.Image):
         return image.convert("RGB")
@@ -17,10 +23,8 @@ def load_image(image):
         path = Path(image)
         if not path.is_file():
             raise AuditorInputError(f"image file not found: {path}")
-        try:
-            with Image.open(path) as img:
-                img.load()
-                return img.convert("RGB")
-        except (UnidentifiedImageError, OSError) as exc:
-            raise AuditorInputError(f"cannot read image {path}: {exc}") from exc
+        try:  # the probe sets' reader: the same checks (whole decode, size limits, 8-bit modes)
+            return decode_image(path)
+        except FileProblem as problem:  # it names the file and what is wrong with it
+            raise AuditorInputError(str(problem)) from None
     raise AuditorInputError(f"image must be a PIL image or a path, got {type(image).__name__}")
