@@ -178,7 +178,10 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name == "home":
         if not isinstance(value, (str, Path)):
             raise ConfigError(f"'home' from {source} must be a folder path (text), got {type(value).__name__}")
-        return Path(value).expanduser().resolve()
+        home = Path(value).expanduser().resolve()
+        if home.exists() and not home.is_dir():  # it is created on first use: a file there cannot be
+            raise ConfigError(f"data directory from {source} is not a folder: {home}")
+        return home
     if name == "methods":
         if isinstance(value, str):
             value = [v for v in value.split(",") if v.strip()]

@@ -106,3 +106,12 @@ def test_a_malformed_dask_address_is_named(clean_env, address):
 @pytest.mark.parametrize("address", ["local", "sched.internal:8786", "tcp://10.0.0.5:8786", "tls://sched:8786"])
 def test_dask_addresses_a_scheduler_accepts_are_kept(clean_env, address):
     assert load_settings(dask_address=address).dask_address == address
+
+
+def test_a_data_directory_that_is_a_file_is_named(clean_env, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ConfigError, match="data directory from the command line is not a folder: .*a-file"):
+        load_settings(home=str(tmp_path / "a-file"))
+    clean_env.setenv("MLLM_AUDIT_HOME", str(tmp_path / "a-file"))
+    with pytest.raises(ConfigError, match=r"data directory from \$MLLM_AUDIT_HOME is not a folder"):
+        load_settings()
