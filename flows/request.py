@@ -66,6 +66,9 @@ class AuditRequest:
             check_database_url(self.db_url)
         if self.probe_set is not None:
             check_probe_folder(self.probe_set)
+        if self.out_dir is not None and Path(self.out_dir).expanduser().exists() \
+                and not Path(self.out_dir).expanduser().is_dir():  # found now, not after hours of explaining
+            raise FlowsInputError(f"report folder is a file, not a folder: {self.out_dir}")
         if self.regression:
             check_regression_table(self.regression, "the request")
         if self.webhook_url:

@@ -43,6 +43,7 @@ _INPUT_ERRORS = (
     ("auditors.demo", ("DemoModelMissingError",)),
     ("auditors.demo.train", ("TrainDemoError",)),
     ("comparison.errors", ("ComparisonError",)),
+    ("reports.options", ("ReportBuildError",)),  # an output folder that cannot be written
 )
 
 

@@ -177,3 +177,21 @@ def test_config_file_explain_table_and_methods_reach_the_audit(saved_models, tmp
     bad.write_text('explain = "short"\n')
     result = runner.invoke(app, ["--config", str(bad), "audit", "models:/cfg-cap/1", "--probes", str(probes)])
     assert result.exit_code == EXIT_BAD_INPUT and "'explain'" in result.output
+
+
+def test_a_report_folder_that_cannot_be_written_is_bad_input(capsys):
+    """`--out` naming a file, a read-only folder: the user's environment (exit 2), not a bug (3)."""
+    import typer
+
+    from flows.cli.guard import guarded
+    from reports import ReportBuildError
+
+    @guarded
+    def command() -> int:
+        raise ReportBuildError("cannot create report folder /tmp/x: [Errno 17] File exists: '/tmp/x'")
+
+    with pytest.raises(typer.Exit) as stopped:
+        command()
+    assert stopped.value.exit_code == EXIT_BAD_INPUT
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == "error: cannot create report folder /tmp/x: [Errno 17] File exists: '/tmp/x'"

@@ -41,6 +41,9 @@ def test_the_baseline_request_keeps_the_settings_and_judges_nothing():
         ({"db_url": "foo://bar/baz"}, InvalidDatabaseURLError, "unsupported database backend 'foo'"),
         ({"db_url": "sqlite:////no/such/folder/a.db"}, InvalidDatabaseURLError, "folder /no/such/folder"),
         ({"regression": {"drift": {"min_spearmann": 0.2}}}, FlowsInputError, "unknown drift settings"),
+        ({"regression": {"tolerances": {"obj_iuo": 0.1}}}, FlowsInputError, r"unknown metric\(s\) obj_iuo"),
+        ({"webhook_url": "hooks/regression"}, FlowsInputError, "webhook URL .* is not an http"),
+        ({"out_dir": __file__}, FlowsInputError, "report folder is a file, not a folder"),
     ],
 )
 def test_bad_requests_are_named(fields, error, message):
