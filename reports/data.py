@@ -46,6 +46,11 @@ class ReportDataError(ValueError):
     """The records given to the report are inconsistent (e.g. a baseline without its model)."""
 
 
+class ReportInputError(ReportDataError):
+    """The runs asked for cannot be shown together (a baseline on another probe set, or the run
+    itself): the caller's input, which the command line answers with exit code 2."""
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One past (or the current) audit of the same model name, for the history table."""

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from comparison import TYPE_ID, ComparisonResult, MetricComparison, RunResults
 from comparison.describe import describe_check
 from comparison.inputs import Direction
-from reports.data import EPOCH, HistoryEntry, ReportData
+from reports.data import EPOCH, HistoryEntry, ReportData, ReportInputError
 
 def read_run(repo: Any, run_id: int) -> RunResults:
     """One run's metric values (aggregates included), maps and answers, read once."""
@@ -56,6 +56,15 @@ def legacy_verdict(record: Any, directions: Mapping[tuple[str, str], Direction])
     )
 
 
+def check_baseline_run(run: Any, baseline_run: Any) -> None:
+    """A baseline is another run on the same probe set: paired probe by probe, nothing else compares."""
+    if baseline_run.id == run.id:
+        raise ReportInputError(f"audit run {run.id} cannot be its own baseline")
+    if baseline_run.probe_set_id != run.probe_set_id:
+        raise ReportInputError(f"audit run {baseline_run.id} cannot be the baseline of run {run.id}: it audited "
+                               f"another probe set (id {baseline_run.probe_set_id}, not {run.probe_set_id})")
+
+
 def load_report_data(
     repo: Any,
     run_id: int,
@@ -84,6 +93,8 @@ def load_report_data(
     model = repo.get_model_version(run.model_version_id)
     probe_set = repo.get_probe_set(run.probe_set_id)
     baseline_run = repo.get_run(baseline_run_id) if baseline_run_id is not None else None
+    if baseline_run is not None:
+        check_baseline_run(run, baseline_run)
     baseline = runs.get(baseline_run_id) if baseline_run_id is not None else None
     root = Path(probe_root) if probe_root is not None else (Path(probe_set.root) if probe_set.root else None)
     return ReportData(

@@ -44,6 +44,7 @@ _INPUT_ERRORS = (
     ("auditors.demo.train", ("TrainDemoError",)),
     ("comparison.errors", ("ComparisonError",)),
     ("reports.options", ("ReportBuildError",)),  # an output folder that cannot be written
+    ("reports.data", ("ReportInputError",)),  # runs that cannot be shown together (--baseline-run)
 )
 
 

@@ -179,19 +179,27 @@ def test_config_file_explain_table_and_methods_reach_the_audit(saved_models, tmp
     assert result.exit_code == EXIT_BAD_INPUT and "'explain'" in result.output
 
 
-def test_a_report_folder_that_cannot_be_written_is_bad_input(capsys):
-    """`--out` naming a file, a read-only folder: the user's environment (exit 2), not a bug (3)."""
+@pytest.mark.parametrize("error_name, message", [
+    ("ReportBuildError", "cannot create report folder /tmp/x: [Errno 17] File exists: '/tmp/x'"),
+    ("ReportInputError", "audit run 3 cannot be the baseline of run 7: it audited another probe set (id 2, not 1)"),
+])
+def test_a_report_that_cannot_be_built_as_asked_is_bad_input(error_name, message, capsys):
+    """`--out` naming a file, `--baseline-run` naming a run on another probe set: the user's input
+    or environment (exit 2, one line), not a bug (exit 3)."""
     import typer
 
+    import reports
     from flows.cli.guard import guarded
-    from reports import ReportBuildError
+    from reports.data import ReportInputError
+
+    error = {"ReportBuildError": reports.ReportBuildError, "ReportInputError": ReportInputError}[error_name]
 
     @guarded
     def command() -> int:
-        raise ReportBuildError("cannot create report folder /tmp/x: [Errno 17] File exists: '/tmp/x'")
+        raise error(message)
 
     with pytest.raises(typer.Exit) as stopped:
         command()
     assert stopped.value.exit_code == EXIT_BAD_INPUT
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line == "error: cannot create report folder /tmp/x: [Errno 17] File exists: '/tmp/x'"
+    assert line == f"error: {message}"

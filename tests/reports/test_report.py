@@ -293,3 +293,20 @@ def test_a_legacy_verdict_of_an_upgraded_database_is_shown_as_stored(tmp_path):
     summary = json.loads(paths.json.read_text())
     assert summary["verdict"] == "warn" and summary["words"] is None
     assert "legacy reason &lt;1&gt;" in paths.html.read_text(encoding="utf-8")
+
+
+def test_a_baseline_run_that_cannot_pair_with_the_run_is_named(tmp_path):
+    from types import SimpleNamespace
+
+    from reports.data import ReportInputError
+    from reports.load import check_baseline_run
+    from storage.repository import AuditRepository
+
+    repo = AuditRepository(f"sqlite:///{tmp_path / 'audit.db'}")
+    cand, base = _store(repo, make_report_data(2), thumbnails=True, root=tmp_path / "probes")
+    with pytest.raises(ReportInputError, match=f"audit run {cand} cannot be its own baseline"):
+        load_report_data(repo, cand, cand)
+    assert load_report_data(repo, cand, base).baseline_run.id == base
+    run, other = SimpleNamespace(id=7, probe_set_id=1), SimpleNamespace(id=3, probe_set_id=2)
+    with pytest.raises(ReportInputError, match="audit run 3 cannot be the baseline of run 7: it audited another probe set"):
+        check_baseline_run(run, other)
