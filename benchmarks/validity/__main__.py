@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         for trial in plan.report_trials():
             if paths[trial] is not None:
                 result = driver.judge(driver.audit(trial.label, paths[trial]), champion, config)
-                outcomes.append(TrialOutcome.of(trial.kind, trial.seed, condition, result, zoo.uses_cue(trial)))
+                outcomes.append(TrialOutcome.of(trial.kind, trial.seed, condition, result, zoo.uses_cue(trial),
+                                                zoo.meets_targets(trial)))
                 print(f"{condition:8s} {trial.label:16s} {result.verdict.upper():4s} {result.headline[:150]}", flush=True)
         timings.update({f"{condition}: {k}": round(v, 1) for k, v in driver.timings.items()})
     kinds = [CLEAN, *plan.cue_kinds]

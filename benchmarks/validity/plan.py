@@ -121,6 +121,13 @@ class ZooModels:
             return None
         return self.zoo.model(self._variant(trial), trial.seed).uses_its_cue()
 
+    def meets_targets(self, trial: Trial) -> bool | None:
+        """For a clean retrain: whether it meets the recipe's clean targets (None for shortcut models
+        or unmeasured ones)."""
+        if trial.is_shortcut:
+            return None
+        return self.zoo.model(self._variant(trial), trial.seed).meets_clean_targets()
+
     @property
     def folder(self) -> Path:
         return self.zoo.folder

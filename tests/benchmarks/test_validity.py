@@ -77,6 +77,19 @@ def test_rates_count_fails_as_detections_or_false_alarms_with_wilson_intervals()
     table = markdown_table(list(summaries.values()))
     assert "| present | clean retrain | 1/8 = 12% [2%, 47%] | ≤ 5% (false alarms) **missed** |" in table
     assert "| present | shortcut: corner | 8/8 = 100% [68%, 100%] | ≥ 95% (detection) met |" in table
+    assert "meeting the clean targets | no trials |" in table  # no retrain here says whether it met them
+
+
+def test_false_alarms_are_also_counted_among_retrains_that_meet_the_clean_targets():
+    fail, ok = _result([], "fail"), _result([], "pass")
+    outcomes = [TrialOutcome.of("clean", 1, "present", fail, meets_targets=False),  # a worse model, caught
+                TrialOutcome.of("clean", 2, "present", ok, meets_targets=True),
+                TrialOutcome.of("clean", 3, "present", fail, meets_targets=True)]
+    [summary] = summarise(outcomes, ["clean"], ["present"], {})
+    assert (summary.fails.k, summary.fails.n) == (2, 3)
+    assert (summary.fails_meeting_targets.k, summary.fails_meeting_targets.n) == (1, 2)
+    table = markdown_table([summary])
+    assert "| present | of which meeting the clean targets | 1/2 = 50% [9%, 91%] | ≤ 5% (false alarms) **missed** |" in table
 
 
 @pytest.mark.slow
