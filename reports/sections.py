@@ -83,7 +83,11 @@ def comparison_section(data: ReportData) -> str:
             "baseline to candidate, paired by probe and word, with a 95% CI that resamples probes; it fails "
             "when the whole CI lies beyond the limit, warns when the CI straddles it. Map-drift rows "
             "(<code>map_drift_*</code>) give how alike the two versions' maps of the same word are "
-            "(1 = identical) against a minimum. This is the verdict stored when the audit ran, with the "
+            "(1 = identical) against a minimum. Fixed-locus rows (<code>fixed_locus*</code>) need no "
+            "baseline: each side's excess of peaks in an empty region over the rate its maps' spread "
+            "predicts, for the region most in excess among many; their interval is widened for testing "
+            "that many regions (more than 95%), and they only fail (whole interval above the limit) or "
+            "pass. This is the verdict stored when the audit ran, with the "
             "settings shown under Lineage.</p>"
             + table(["verdict", "method", "metric", "value", "95% CI", "limit", "pairs", "probes"], rows, "data")
             + '<div class="chart" id="fig-deltas"></div><div class="chart" id="fig-drift"></div></section>')
