@@ -1,4 +1,4 @@
-"""Orchestration: the only layer that imports the others (auditors, storage, reports).
+"""Orchestration: the only layer that imports the others (auditors, comparison, storage, reports).
 
 - `flows.request.AuditRequest`: one audit's parameters, checked (the CLI, the flows and the watcher share it).
 - `flows.audit.audit_model_version`, `flows.watch.watch_registry`, `flows.health`: the Prefect flows;
