@@ -12,7 +12,6 @@ only pairs it has not judged under the same settings.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -92,13 +91,3 @@ class AuditDriver:
         self.timings[f"judge {candidate.run_id}/{baseline.run_id}"] = time.perf_counter() - started
         return result
 
-
-def model_label(model_dir: Path | str) -> str:
-    """A stable label for a model folder: its training.json's variant and seed when it has one."""
-    path = Path(model_dir)
-    info_file = path / "training.json"
-    if info_file.is_file():
-        info = json.loads(info_file.read_text(encoding="utf-8"))
-        if "variant" in info and "seed" in info:
-            return f"{info['variant']}-{info['seed']}"
-    return path.name
