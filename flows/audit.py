@@ -174,6 +174,7 @@ def audit_model_version(
 
 
 def _audit(request: AuditRequest) -> AuditOutcome:
+    """The flow's body: audit the candidate, then its baseline; judge, alert, report, refresh the dossier."""
     from flows.alerts import send_alerts
 
     started = time.perf_counter()
@@ -214,7 +215,19 @@ def _audit(request: AuditRequest) -> AuditOutcome:
     regenerate_dossier_task(candidate.resolved.name, str(settings.home), request.db_url)  # the file stays current
     timings["dossier_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
-    outcome = AuditOutcome(
+    outcome = _outcome(candidate, baseline, baseline_uri, verdict, methods, report_html, report_json)
+    _publish(outcome)
+    if outcome.failed:
+        raise AuditRegressionError(outcome)
+    return outcome
+
+
+def _outcome(candidate: AuditedVersion, baseline: AuditedVersion | None, baseline_uri: str | None,
+             verdict: ComparisonResult | None, methods: tuple[str, ...], report_html: str,
+             report_json: str) -> AuditOutcome:
+    """What the caller is told: the candidate's run, the verdict (or "none" without a baseline) and
+    the report, with the candidate's timings."""
+    return AuditOutcome(
         run_id=candidate.run_id,
         model=candidate.resolved,
         probe_set_name=candidate.probe_set.name,
@@ -231,12 +244,8 @@ def _audit(request: AuditRequest) -> AuditOutcome:
         baseline_uri=baseline_uri,
         report_html=report_html,
         report_json=report_json,
-        timings=timings,
+        timings=candidate.timings,
     )
-    _publish(outcome)
-    if outcome.failed:
-        raise AuditRegressionError(outcome)
-    return outcome
 
 
 def _publish(outcome: AuditOutcome) -> None:
