@@ -20,7 +20,7 @@ Modules, one job each:
 - `shift`, `counterfactual`: the findings the report shows (`findings` holds their types);
 - `rules`: when a check passes, warns or fails; `describe`: the sentences and the headline;
 - `result`: `ComparisonResult`, which saves (`to_dict`), loads (`from_dict`) and diffs;
-- `compare`: `compare_runs`, which puts them together.
+- `compare`: `compare_runs`, which puts them together; `errors`: `ComparisonError`, the one error raised.
 """
 
 from comparison.compare import compare_runs
