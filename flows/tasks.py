@@ -83,11 +83,11 @@ class StartedRun:
 def start_run_task(resolved: ResolvedModel, probe_dir: str, config: dict[str, Any], db_url: str | None) -> StartedRun:
     """Find-or-create the model version and probe set rows; start or resume the run."""
     from flows.convert import model_version_record
-    from flows.worker import probe_set_rows
+    from flows.worker import registered_probe_set
 
     repository = repository_for(db_url)
     model_row = repository.get_or_create_model_version(model_version_record(resolved))
-    set_row = probe_set_rows(repository, probe_dir)
+    set_row = registered_probe_set(repository, probe_dir)
     run = repository.start_run(model_row.id, set_row.id, config, package_versions(), code_version())
     return StartedRun(run.id, model_row.id, set_row.id, run.config_hash, run.status,
                       tuple(sorted(repository.completed_probe_keys(run.id))))

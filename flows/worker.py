@@ -164,7 +164,7 @@ def probe_layout_for(probe_dir: str) -> Any:
     return _once(_LAYOUTS, probe_set_fingerprint(probe_dir), read_layout)
 
 
-def probe_set_rows(repository: Any, probe_dir: str) -> Any:
+def registered_probe_set(repository: Any, probe_dir: str) -> Any:
     """The probe set's stored record, registered the first time it is seen (with a thumbnail per
     probe, `flows.convert.probe_set_records`); once per process, database and folder state.
 

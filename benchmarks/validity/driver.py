@@ -50,7 +50,7 @@ class AuditDriver:
         from flows.convert import aggregate_records
         from flows.identity import audit_config, code_version, package_versions
         from flows.registry.inspection import inspect_model_dir, weights_hash
-        from flows.worker import probe_set_for, probe_set_rows, run_probe_batch
+        from flows.worker import probe_set_for, registered_probe_set, run_probe_batch
         from reports import read_run
         from storage.records import ModelVersionRecord
 
@@ -61,7 +61,7 @@ class AuditDriver:
                                     source_uri=model_dir.as_uri(), weights_hash=digest,
                                     architecture=inspect_model_dir(model_dir))
         model_row = self.repository.get_or_create_model_version(record)
-        set_row = probe_set_rows(self.repository, self.probe_dir)
+        set_row = registered_probe_set(self.repository, self.probe_dir)
         run = self.repository.start_run(model_row.id, set_row.id, audit_config(self.methods, {}, {}),
                                         package_versions(), code_version())
         done = self.repository.completed_probe_keys(run.id)
