@@ -16,12 +16,12 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.config import load_settings
 from flows.errors import FlowsInputError, RegistryUnreachableError, ValidationFailedError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from auditors.probes import ProbeSet
 from flows.identity import code_version, package_versions
 from flows.registry import ResolvedModel, resolve_model
 from flows.worker import ProbeBatchResult, repository_for, run_probe_batch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from auditors.probes import ProbeSet
 
 # RegistryUnreachableError: `flows.registry.reachability` already retried it, visibly;
 # KeyboardInterrupt: `flows.stopping.AuditInterrupted`, a stop request
