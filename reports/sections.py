@@ -15,7 +15,7 @@ from comparison import MetricComparison
 from comparison.bootstrap import MeanCI
 from comparison.rules import worst_first
 from reports.data import Lineage, ReportData
-from reports.page import esc, number, table
+from reports.page import esc, number, pill, table
 from reports.statistics import MetricRow
 
 
@@ -27,10 +27,6 @@ def _fmt(x: float | None, signed: bool = False) -> str:
 
 def _iso(ts: datetime | None) -> str:
     return ts.isoformat(sep=" ", timespec="seconds") if ts else ""
-
-
-def _pill(verdict: str, extra: str = "") -> str:
-    return f'<span class="pill verdict-{esc(verdict)}">{esc(verdict)}{esc(extra)}</span>'
 
 
 def version_label(data: ReportData, side: str) -> str:
@@ -74,7 +70,7 @@ def comparison_section(data: ReportData) -> str:
     rows = []
     for c in worst_first(c for c in data.comparisons if c.group is None):  # the banner's order; groups: attention
         rows.append([
-            _pill(c.verdict, "" if c.counts else " (reported only)"), esc(c.method), esc(c.metric),
+            pill(c.verdict, "" if c.counts else " (reported only)"), esc(c.method), esc(c.metric),
             _fmt(c.delta, signed=not c.is_drift), f"<span class=nowrap>[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]</span>",
             esc(limit_text(c)), esc(c.n_pairs), esc(c.n_probes),
         ])
@@ -130,7 +126,7 @@ def history_section(data: ReportData) -> str:
         aliases = f" ({', '.join(h.aliases)})" if h.aliases else ""  # the registry's at the latest audit
         rows.append([f"<span{current}>v{esc(h.model_version)}{esc(aliases)}</span>", esc(h.run_id), esc(h.probe_set),
                      esc(h.status), esc(_iso(h.started_at)), esc(_iso(h.finished_at)),
-                     _pill(h.verdict) if h.verdict else "&ndash;",
+                     pill(h.verdict) if h.verdict else "&ndash;",
                      esc(h.baseline_run_id) if h.baseline_run_id is not None else "&ndash;"])
     return ('<section id="history"><h2>Audit history of this model</h2>'
             "<p>Every audit of this model, in version order, with its latest stored verdict against the "
