@@ -11,7 +11,7 @@ from html import escape
 
 from comparison.rules import VERDICT_ORDER
 from reports import HistoryEntry, build_report
-from reports.banner import banner, group_checks
+from reports.banner import banner, checks_by_metric
 from reports.data import version_sort_key
 from reports.gallery import TOP_CHANGES
 from reports.sections import lineage_section
@@ -69,7 +69,7 @@ def test_a_warn_verdict_shows_its_warns_and_a_pass_verdict_hides_reported_only_f
 
 def test_groups_are_ordered_worst_first_and_split_by_verdict():
     checks = make_report_data(6).verdict.comparisons
-    groups = group_checks(checks)
+    groups = checks_by_metric(checks)
     assert [VERDICT_ORDER[g.verdict] for g in groups] == sorted((VERDICT_ORDER[g.verdict] for g in groups), reverse=True)
     assert sum(len(g.checks) for g in groups) == sum(1 for c in checks if c.verdict != "pass")
     keys = [(g.metric, g.verdict) for g in groups]
