@@ -67,8 +67,8 @@ def validate_probe_set_task(probe_dir: str) -> "ProbeSet":
 class StartedRun:
     """A run as `start_run_task` found or created it: small and picklable, like every task's result.
 
-    `status` is the run's status before this audit touched it ("completed" when a finished run was
-    found again); `done` holds the probe keys already stored (a resumed run's earlier work).
+    `status`: "completed" when a finished run was found again (returned unchanged), else "running"
+    (started or resumed); `done`: the probe keys already stored (a resumed run's earlier work).
     """
 
     run_id: int
