@@ -106,7 +106,7 @@ class DriftConfig(_Table):
     what map drift may decide on its own (`alone`)."""
 
     TABLE: ClassVar[str] = "drift"
-    min_spearman: float = 0.10  # honest demo retrains keep 0.15-0.18 (validity calibration); alone it only warns
+    min_spearman: float = 0.10  # honest demo retrains keep 0.15-0.27 (validity calibration); alone it only warns
     min_top_overlap: float = 0.25
     top_fraction: float = TOP_FRACTION
     affects_verdict: bool = True
