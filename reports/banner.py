@@ -118,7 +118,7 @@ def banner(data: ReportData) -> str:
                 + "</details>")
     title = _FOLDED_TITLE.get(v.verdict, "")
     checks_list = (f'<p class="groups-title">Checks that {esc(title)}, by metric '
-                   f"(each method's value and its 95% CI):</p>"
+                   f"(each method's value and its {esc(v.confidence_label)} CI):</p>"
                    f'<ul id="deciding-checks" class="check-groups">{visible}</ul>') if visible else ""
     return (f'<header id="verdict-banner" class="banner verdict-{esc(v.verdict)}" data-verdict="{esc(v.verdict)}">'
             f'<h1 id="headline"><span class="verdict-word">{esc(v.verdict.upper())}</span> '

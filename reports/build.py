@@ -48,7 +48,8 @@ def _summary_figures(data: ReportData) -> dict[str, Any]:
               "baseline": sections.version_label(data, "baseline") if data.has_baseline else ""}
     found = {
         "fig-distributions": figures.distribution_figure(distribution_values(data), labels),
-        "fig-deltas": figures.comparison_figure([c for c in data.comparisons if c.group is None], drift=False),
+        "fig-deltas": figures.comparison_figure([c for c in data.comparisons if c.group is None], drift=False,
+                                                level=data.confidence_label),
         "fig-drift": figures.comparison_figure([c for c in data.comparisons if c.group is None], drift=True),
         "fig-history": figures.history_figure(history_points(data)),
     }

@@ -74,9 +74,10 @@ def comparison_section(data: ReportData) -> str:
             _fmt(c.delta, signed=not c.is_drift), f"<span class=nowrap>[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]</span>",
             esc(limit_text(c)), esc(c.n_pairs), esc(c.n_probes),
         ])
+    level = esc(data.confidence_label)
     return ('<section id="comparisons"><h2>Version comparison</h2>'
             "<p>Every check of this verdict, failed ones first. A metric's value is the mean change from "
-            "baseline to candidate, paired by probe and word, with a 95% CI that resamples probes; it fails "
+            f"baseline to candidate, paired by probe and word, with a {level} CI that resamples probes; it fails "
             "when the whole CI lies beyond the limit, warns when the CI straddles it. Map-drift rows "
             "(<code>map_drift_*</code>) give how alike the two versions' maps of the same word are "
             "(1 = identical) against a minimum. Fixed-locus rows (<code>fixed_locus*</code>) need no "
@@ -85,7 +86,7 @@ def comparison_section(data: ReportData) -> str:
             "that many regions (more than 95%), and they only fail (whole interval above the limit) or "
             "pass. This is the verdict stored when the audit ran, with the "
             "settings shown under Lineage.</p>"
-            + table(["verdict", "method", "metric", "value", "95% CI", "limit", "pairs", "probes"], rows, "data")
+            + table(["verdict", "method", "metric", "value", f"{level} CI", "limit", "pairs", "probes"], rows, "data")
             + '<div class="chart" id="fig-deltas"></div><div class="chart" id="fig-drift"></div></section>')
 
 

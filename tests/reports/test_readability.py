@@ -141,3 +141,13 @@ def test_the_page_lists_its_sections_under_the_banner(tmp_path):
     assert targets == re.findall(r'<section id="([^"]+)"><h2>', html)  # every section, in page order
     assert targets[:4] == ["summary", "comparisons", "metrics", "gallery"] and "lineage" in targets
     assert "<title>FAIL \u2013 mllm-audit: demo-captioner v2 (run 12)</title>" in html  # the tab says it first
+
+
+def test_the_intervals_are_labelled_with_the_confidence_the_verdict_was_judged_at(tmp_path):
+    data = make_report_data(6)
+    data.verdict = dataclasses.replace(data.verdict, settings={**data.verdict.settings, "confidence": 0.9})
+    html = build_report(data, tmp_path).html.read_text(encoding="utf-8")
+    assert "its 90% CI" in _banner_html(html) and "<th>90% CI</th>" in html and "with a 90% CI" in html
+    assert "(mean, 90% CI)" in html  # the comparison chart's axis
+    for label in ("its 95% CI", "<th>95% CI</th>", "with a 95% CI", "(mean, 95% CI)"):
+        assert label not in html  # the labels follow the setting (the stored sentences carry their own)
