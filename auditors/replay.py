@@ -62,6 +62,7 @@ def answer_token_probs(model, processor, images: Sequence, prompt: str, answer_t
                 chunk = members[start: start + batch_size]
                 out = model(**_batch([extended[i] for i in chunk]), use_cache=False, logits_to_keep=len(answer))
                 logp = torch.log_softmax(out.logits.float(), dim=-1)
-                picked = logp.gather(-1, target.view(1, -1, 1).expand(len(chunk), -1, 1))[..., 0]
+                index = target.to(logp.device).view(1, -1, 1).expand(len(chunk), -1, 1)  # the model's device (GPU)
+                picked = logp.gather(-1, index)[..., 0]
                 probs[chunk] = picked.exp().cpu().numpy()
     return probs

@@ -70,20 +70,20 @@ def measure_stages(home: Path, probe_dir: str, db_url: str) -> dict[str, dict[st
             validate_attribution_table(batch, METHODS).raise_for_failures()
     with stage("store (one transaction per batch)"):
         for batch in results:
-            repository.add_probe_results(run["run_id"], batch)
+            repository.add_probe_results(run.run_id, batch)
     from reports import read_run
 
     with stage("read the candidate's run"):
-        candidate = read_run(repository, run["run_id"])
+        candidate = read_run(repository, run.run_id)
     with stage("aggregate and finish the run"):
         aggregates = aggregate_records(candidate.per_probe_metrics())
-        repository.set_aggregate_metrics(run["run_id"], aggregates)
+        repository.set_aggregate_metrics(run.run_id, aggregates)
         candidate = replace(candidate, metrics=[*candidate.per_probe_metrics(), *aggregates])
-        repository.finish_run(run["run_id"], "completed", {})
+        repository.finish_run(run.run_id, "completed", {})
     with stage("baseline: resolve, start (resumed), read its run"):
         base_resolved = resolve_model_task.fn(f"models:/{MODEL_NAME}@champion", str(settings.home))
         base = start_run_task.fn(base_resolved, probe_dir, audit_config(METHODS, {}, {}), db_url)
-        baseline = read_run(repository, base["run_id"])
+        baseline = read_run(repository, base.run_id)
     from flows.alerts import send_alerts
     from flows.verdicts import judge, regression_config
     from flows.worker import probe_layout_for
@@ -94,12 +94,12 @@ def measure_stages(home: Path, probe_dir: str, db_url: str) -> dict[str, dict[st
         verdict = judge(repository, candidate, baseline, regression_config(settings, None), layout)
     out = Path(home) / "stage-report"
     with stage("alert (MLflow tag, alert record)"):
-        send_alerts(repository, verdict, model_version_id=run["model_version_id"], probe_set_id=run["probe_set_id"],
-                   baseline_model_version_id=base["model_version_id"], report_path=str(out / "report.html"),
+        send_alerts(repository, verdict, model_version_id=run.model_version_id, probe_set_id=run.probe_set_id,
+                   baseline_model_version_id=base.model_version_id, report_path=str(out / "report.html"),
                    settings=settings)
-    audited = {"records": candidate, "run_id": run["run_id"]}
+    audited = {"records": candidate, "run_id": run.run_id}
     with stage("report"):
-        write_report(repository, _Version(**audited), _Version(baseline, base["run_id"]), out, verdict)
+        write_report(repository, _Version(**audited), _Version(baseline, base.run_id), out, verdict)
     from flows.compliance import write_dossier
 
     with stage("compliance dossier (registry sync, ledger, HTML + PDF + JSON)"):

@@ -40,7 +40,7 @@ FAMILY_TOKENS: dict[str, dict[str, Any]] = {
 }
 FAMILY_TOKENS["qwen2_5_vl"] = FAMILY_TOKENS["qwen2_vl"]
 # The class name a hub checkpoint's processor config carries (ours are the image-only subclasses,
-# which ``auditors.load_processor`` substitutes on load: the stand-in takes the user's path).
+# which ``auditors.loading.load_processor`` substitutes on load: the stand-in takes the user's path).
 STOCK_PROCESSOR_CLASS = {"qwen2_vl": "Qwen2VLProcessor", "qwen2_5_vl": "Qwen2_5_VLProcessor",
                          "internvl": "InternVLProcessor", "llava": "LlavaProcessor"}
 

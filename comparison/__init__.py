@@ -3,7 +3,7 @@
 Why a room of its own: the paired deltas, probe-bootstrap intervals, word identity and pairing,
 map similarity and verdict rules are used by `flows/` (which judges a candidate) and `reports/`
 (which shows the judgement), and `auditors/` needs the same idea of "the same word" when it scores
-maps. This package imports none of the project's other packages (numpy, scipy, Pillow and the
+maps. This package imports none of the project's other packages (numpy, Pillow and the
 standard library only), so every layer may import it and it never drags torch, a database or Prefect along.
 Its functions read records structurally (any object with the named attributes), which is how
 `storage.records` objects arrive here without this package importing `storage`.
@@ -20,7 +20,7 @@ Modules, one job each:
 - `shift`, `counterfactual`: the findings the report shows (`findings` holds their types);
 - `rules`: when a check passes, warns or fails; `describe`: the sentences and the headline;
 - `result`: `ComparisonResult`, which saves (`to_dict`), loads (`from_dict`) and diffs;
-- `compare`: `compare_runs`, which puts them together.
+- `compare`: `compare_runs`, which puts them together; `errors`: `ComparisonError`, the one error raised.
 """
 
 from comparison.compare import compare_runs

@@ -13,14 +13,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence
 
 from comparison.groups import describe_group
-from comparison.rules import DRIFT_SPEARMAN, LOCUS_PREFIX, worst_first
+from comparison.rules import ANSWER_METHOD, DRIFT_SPEARMAN, LOCUS_PREFIX, worst_first
 from comparison.settings import RegressionConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from comparison.result import MetricComparison
 
 _DRIFT_NAMES = {DRIFT_SPEARMAN: "Spearman rank correlation"}
-ANSWER_METHOD = "answer"
 # what a failing check means, where it says more than "regression beyond tolerance"
 _MEANING = {
     "answer_recall": "the candidate leaves out or misnames words the image holds that the baseline named.",

@@ -37,6 +37,7 @@ DRIFT_TOP_OVERLAP = "map_drift_top_overlap"
 LOCUS_PREFIX = "fixed_locus"
 LOCUS = "fixed_locus"  # the candidate's own check
 LOCUS_BASELINE = "fixed_locus_baseline"  # the same check on the baseline, reported for contrast
+ANSWER_METHOD = "answer"  # the method the answer metrics are stored under (not an explainer)
 
 
 def is_drift_metric(metric: str) -> bool:
@@ -107,9 +108,6 @@ def shortfall(check: "MetricComparison") -> float:
     """
     favourable = check.ci_low if not check.is_drift and check.direction == "lower_is_better" else check.ci_high
     return beyond_limit(favourable, check.direction, check.tolerance, check.is_drift)
-
-
-ANSWER_METHOD = "answer"
 
 
 def kind_rank(check: "MetricComparison") -> int:

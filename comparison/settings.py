@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Mapping
 
 from comparison.errors import ComparisonError
+from comparison.maps import TOP_FRACTION
 
 # Explanation-metric tolerances calibrated on honest clean retrains (`python -m benchmarks.validity`,
 # `benchmarks/results/validity.json`, "calibration"): the upper 97.5 % prediction bound of a new
@@ -105,9 +106,9 @@ class DriftConfig(_Table):
     what map drift may decide on its own (`alone`)."""
 
     TABLE: ClassVar[str] = "drift"
-    min_spearman: float = 0.10  # honest demo retrains keep 0.15-0.18 (validity calibration); alone it only warns
+    min_spearman: float = 0.10  # honest demo retrains keep 0.15-0.27 (validity calibration); alone it only warns
     min_top_overlap: float = 0.25
-    top_fraction: float = 0.2
+    top_fraction: float = TOP_FRACTION
     affects_verdict: bool = True
     alone: str = "warn"
 

@@ -3,7 +3,9 @@
 For every word both versions generated (paired as in `comparison.drift`) and that names an object
 or has a class, each version's map is scaled to unit mass (a distribution over the image), the
 baseline's is subtracted from the candidate's, and the differences are averaged per word group
-(every object word, each class) on one grid in image coordinates. A shortcut cue shows up as a spot
+on one grid in image coordinates: "object words" holds the words that name an object of the probe
+(as in the fixed-locus check), each class every word of that class, a colour the image does not
+hold included. A shortcut cue shows up as a spot
 the candidate's maps gained, consistently, probe after probe; an honest retrain as noise. Each
 cell's standard error over probes (probes resampled, `comparison.bootstrap`) tells the two apart.
 """
@@ -44,7 +46,7 @@ def attention_shifts(candidate: RunResults, baseline: RunResults, layout: ProbeS
             b = mass_share(resize_grid(bas.map, shape))
             if a is None or b is None:
                 continue
-            for group in (ALL_OBJECT_WORDS, cand.word_class):
+            for group in (ALL_OBJECT_WORDS if cand.on_object else None, cand.word_class):
                 if group:
                     diffs[group][cand.probe_key].append(a - b)
         for group in sorted(diffs):

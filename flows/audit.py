@@ -43,7 +43,7 @@ from flows.registry import ResolvedModel, resolve_model
 from flows.request import DEFAULT_BATCH_SIZE, AuditRequest
 from flows.runners import default_task_runner
 from flows.stopping import note_interruption, stop_requested
-from flows.tasks import resolve_model_task, start_run_task, validate_probe_set_task
+from flows.tasks import StartedRun, resolve_model_task, start_run_task, validate_probe_set_task
 from flows.verdicts import judge, regression_config
 from flows.worker import probe_layout_for, repository_for
 
@@ -57,14 +57,14 @@ class AuditedVersion:
 
     resolved: ResolvedModel
     probe_set: ProbeSet
-    run: dict[str, Any]  # run_id, model_version_id, probe_set_id, status, done
+    run: StartedRun
     records: RunResults
     n_written: int
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def run_id(self) -> int:
-        return int(self.run["run_id"])
+        return self.run.run_id
 
 
 def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str, ...], probe_dir: str) -> AuditedVersion:
@@ -84,8 +84,8 @@ def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str,
     t = time.perf_counter()
     run = start_run_task(resolved, probe_dir, config, db)
     timings["start_run_s"] = time.perf_counter() - t
-    run_id, repository = int(run["run_id"]), repository_for(db)
-    done = set(run["done"])
+    run_id, repository = run.run_id, repository_for(db)
+    done = set(run.done)
     todo = [probe.id for probe in probe_set.probes if probe.id not in done]
     get_run_logger().info("audit run %s of %s: %d probes, %d already stored", run_id, resolved.source_uri,
                           len(probe_set.probes), len(done))
@@ -109,7 +109,7 @@ def audit_version(request: AuditRequest, settings: Settings, methods: tuple[str,
     t = time.perf_counter()
     records = read_run(repository, run_id)
     timings["read_s"] = time.perf_counter() - t
-    if todo or run["status"] != "completed":
+    if todo or run.status != "completed":
         t = time.perf_counter()
         aggregates = aggregate_records(records.per_probe_metrics())
         repository.set_aggregate_metrics(run_id, aggregates)
@@ -174,6 +174,7 @@ def audit_model_version(
 
 
 def _audit(request: AuditRequest) -> AuditOutcome:
+    """The flow's body: audit the candidate, then its baseline; judge, alert, report, refresh the dossier."""
     from flows.alerts import send_alerts
 
     started = time.perf_counter()
@@ -202,8 +203,8 @@ def _audit(request: AuditRequest) -> AuditOutcome:
     report_dir = Path(request.out_dir).expanduser() if request.out_dir else settings.reports_dir / f"run-{candidate.run_id}"
     if verdict is not None and baseline is not None:
         # alert first (the report's alerts section then shows this audit's), naming the report's path
-        send_alerts(repository, verdict, model_version_id=candidate.run["model_version_id"],
-                   probe_set_id=candidate.run["probe_set_id"], baseline_model_version_id=baseline.run["model_version_id"],
+        send_alerts(repository, verdict, model_version_id=candidate.run.model_version_id,
+                   probe_set_id=candidate.run.probe_set_id, baseline_model_version_id=baseline.run.model_version_id,
                    report_path=str((report_dir / f"{REPORT_STEM}.html").resolve()), settings=settings,
                    webhook_url=request.webhook_url)
     t = time.perf_counter()
@@ -214,7 +215,19 @@ def _audit(request: AuditRequest) -> AuditOutcome:
     regenerate_dossier_task(candidate.resolved.name, str(settings.home), request.db_url)  # the file stays current
     timings["dossier_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
-    outcome = AuditOutcome(
+    outcome = _outcome(candidate, baseline, baseline_uri, verdict, methods, report_html, report_json)
+    _publish(outcome)
+    if outcome.failed:
+        raise AuditRegressionError(outcome)
+    return outcome
+
+
+def _outcome(candidate: AuditedVersion, baseline: AuditedVersion | None, baseline_uri: str | None,
+             verdict: ComparisonResult | None, methods: tuple[str, ...], report_html: str,
+             report_json: str) -> AuditOutcome:
+    """What the caller is told: the candidate's run, the verdict (or "none" without a baseline) and
+    the report, with the candidate's timings."""
+    return AuditOutcome(
         run_id=candidate.run_id,
         model=candidate.resolved,
         probe_set_name=candidate.probe_set.name,
@@ -226,17 +239,13 @@ def _audit(request: AuditRequest) -> AuditOutcome:
         reasons=tuple(verdict.reasons) if verdict else (),
         n_probes=len(candidate.probe_set.probes),
         n_explained=candidate.n_written,
-        n_resumed=len(candidate.run["done"]),
+        n_resumed=len(candidate.run.done),
         baseline_run_id=baseline.run_id if baseline else None,
         baseline_uri=baseline_uri,
         report_html=report_html,
         report_json=report_json,
-        timings=timings,
+        timings=candidate.timings,
     )
-    _publish(outcome)
-    if outcome.failed:
-        raise AuditRegressionError(outcome)
-    return outcome
 
 
 def _publish(outcome: AuditOutcome) -> None:

@@ -8,6 +8,7 @@ set itself, once (`flows.worker`). Failures that are the input's fault are never
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prefect import task
@@ -15,12 +16,12 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.config import load_settings
 from flows.errors import FlowsInputError, RegistryUnreachableError, ValidationFailedError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from auditors.probes import ProbeSet
 from flows.identity import code_version, package_versions
 from flows.registry import ResolvedModel, resolve_model
 from flows.worker import ProbeBatchResult, repository_for, run_probe_batch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from auditors.probes import ProbeSet
 
 # RegistryUnreachableError: `flows.registry.reachability` already retried it, visibly;
 # KeyboardInterrupt: `flows.stopping.AuditInterrupted`, a stop request
@@ -62,19 +63,34 @@ def validate_probe_set_task(probe_dir: str) -> "ProbeSet":
     return probe_set_for(probe_dir)
 
 
+@dataclass(frozen=True)
+class StartedRun:
+    """A run as `start_run_task` found or created it: small and picklable, like every task's result.
+
+    `status`: "completed" when a finished run was found again (returned unchanged), else "running"
+    (started or resumed); `done`: the probe keys already stored (a resumed run's earlier work).
+    """
+
+    run_id: int
+    model_version_id: int
+    probe_set_id: int
+    config_hash: str
+    status: str
+    done: tuple[str, ...]
+
+
 @task(name="start-run", cache_policy=NO_CACHE)
-def start_run_task(resolved: ResolvedModel, probe_dir: str, config: dict[str, Any], db_url: str | None) -> dict[str, Any]:
+def start_run_task(resolved: ResolvedModel, probe_dir: str, config: dict[str, Any], db_url: str | None) -> StartedRun:
     """Find-or-create the model version and probe set rows; start or resume the run."""
     from flows.convert import model_version_record
-    from flows.worker import probe_set_rows
+    from flows.worker import registered_probe_set
 
     repository = repository_for(db_url)
     model_row = repository.get_or_create_model_version(model_version_record(resolved))
-    set_row = probe_set_rows(repository, probe_dir)
+    set_row = registered_probe_set(repository, probe_dir)
     run = repository.start_run(model_row.id, set_row.id, config, package_versions(), code_version())
-    return {"run_id": run.id, "model_version_id": model_row.id, "probe_set_id": set_row.id,
-            "config_hash": run.config_hash, "status": run.status,
-            "done": sorted(repository.completed_probe_keys(run.id))}
+    return StartedRun(run.id, model_row.id, set_row.id, run.config_hash, run.status,
+                      tuple(sorted(repository.completed_probe_keys(run.id))))
 
 
 @task(name="explain-probes", retries=2, retry_delay_seconds=2, retry_condition_fn=_transient, cache_policy=NO_CACHE)

@@ -155,19 +155,16 @@ def probe_set_for(probe_dir: str) -> Any:
 def probe_layout_for(probe_dir: str) -> Any:
     """The probe set's layout for the comparison (`auditors.probes.layout`: masks read once), once
     per process and folder state."""
-    key = probe_set_fingerprint(probe_dir)
-    with _LOCK:
-        cached = _LAYOUTS.get(key)
-    if cached is None:
+
+    def read_layout() -> Any:
         from auditors.probes.layout import probe_set_layout
 
-        cached = probe_set_layout(probe_set_for(probe_dir))
-        with _LOCK:
-            _LAYOUTS[key] = cached
-    return cached
+        return probe_set_layout(probe_set_for(probe_dir))
+
+    return _once(_LAYOUTS, probe_set_fingerprint(probe_dir), read_layout)
 
 
-def probe_set_rows(repository: Any, probe_dir: str) -> Any:
+def registered_probe_set(repository: Any, probe_dir: str) -> Any:
     """The probe set's stored record, registered the first time it is seen (with a thumbnail per
     probe, `flows.convert.probe_set_records`); once per process, database and folder state.
 

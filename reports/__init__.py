@@ -3,9 +3,11 @@
 `load_report_data(repo, run_id, baseline_run_id=None)` gathers a run, its baseline, its stored
 verdict and history from an `AuditRepository` (`reports.load`); `build_report(data, out_dir)` writes
 the HTML (plus extra gallery pages when needed) and a JSON summary beside it (`reports.build`).
-Modules: `data` (the typed input), `load`, `statistics` (tables), `gallery` (probe payloads),
-`banner` and `sections` (HTML), `figures` (Plotly), `encode` (thumbnails and map bytes), `page`
-(escaping, shell).
+Modules: `data` (the typed input), `load`, `options` (build knobs and written paths), `statistics`
+(tables), `gallery` (probe payloads), `banner`, `sections` and `attention` (HTML; `attention` is the
+word-group and fixed-locus section), `figures` (Plotly), `encode` (thumbnails and map bytes), `page`
+(escaping, shell), `files` (all-or-nothing writes), `build`; `reports.compliance` renders a model's
+compliance dossier.
 """
 
 from reports.build import build_report

@@ -19,21 +19,19 @@ from plotly.subplots import make_subplots
 
 from comparison.findings import AttentionShift, CounterfactualSummary, LocusFinding
 from comparison.groups import describe_group
+from comparison.locus import ALL_OBJECT_WORDS
+from comparison.rules import VERDICT_ORDER
 from reports.data import ReportData
 from reports.encode import data_uri
 from reports.figures import plotly_text, to_plain
-from reports.page import esc, table
+from reports.page import esc, pill, table
 
 SIGNIFICANT_SE = 3.0  # a cell whose mean change exceeds 3 standard errors is marked
 _DIVERGING = "RdBu_r"
 
 
-def _pill(verdict: str) -> str:
-    return f'<span class="pill verdict-{esc(verdict)}">{esc(verdict)}</span>'
-
-
 def _order(groups: list[str]) -> list[str]:
-    return sorted(set(groups), key=lambda g: (g != "object words", g))
+    return sorted(set(groups), key=lambda g: (g != ALL_OBJECT_WORDS, g))
 
 
 def _square(fig: go.Figure, r: int, c: int, n_cols: int) -> None:
@@ -136,11 +134,10 @@ def _group_table(data: ReportData) -> str:
     checks = [c for c in data.comparisons if c.group is not None]
     if not checks:
         return ""
-    order = {"fail": 0, "warn": 1, "pass": 2}
-    checks.sort(key=lambda c: (order[c.verdict], c.method, c.metric, c.group or ""))
+    checks.sort(key=lambda c: (-VERDICT_ORDER[c.verdict], c.method, c.metric, c.group or ""))
     rows = [[esc(c.method), esc(c.metric), esc(describe_group(c.group or "")), f"{c.delta:+.3f}",
              f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]", esc(c.n_probes), f"{c.tolerance:.3f}",
-             _pill(c.verdict) + ("" if c.counts else " <i>reported only</i>")]
+             pill(c.verdict) + ("" if c.counts else " <i>reported only</i>")]
             for c in checks]
     flagged = [row for row, c in zip(rows, checks) if c.verdict == "fail" and not (c.group or "").startswith("word:")]
     headers = ["method", "metric", "words", "mean change", "CI (family-corrected)", "probes", "tolerance", "verdict"]

@@ -32,7 +32,7 @@ class CheckGroup:
     checks: tuple[MetricComparison, ...]  # worst first
 
 
-def group_checks(checks: tuple[MetricComparison, ...] | list[MetricComparison]) -> list[CheckGroup]:
+def checks_by_metric(checks: tuple[MetricComparison, ...] | list[MetricComparison]) -> list[CheckGroup]:
     """Checks that did not pass, one group per (metric, verdict, counts), worst group first."""
     groups: dict[tuple[str, str, bool], list[MetricComparison]] = {}
     for check in worst_first(c for c in checks if c.verdict != "pass"):
@@ -104,7 +104,7 @@ def banner(data: ReportData) -> str:
         return (f'<header id="verdict-banner" class="banner verdict-none" data-verdict="none">'
                 f'<h1 id="headline">{esc(_NO_VERDICT[data.has_baseline])}</h1>{context}</header>')
     min_probes = int(v.settings.get("min_probes", 0) or 0)
-    groups = group_checks([c for c in v.comparisons if c.group is None])  # word groups: reports.attention
+    groups = checks_by_metric([c for c in v.comparisons if c.group is None])  # word groups: reports.attention
     shown = [g for g in groups if g.counts and g.verdict == v.verdict]
     folded = [g for g in groups if g not in shown]
     visible = "".join(group_line(g, min_probes) for g in shown)
@@ -118,7 +118,7 @@ def banner(data: ReportData) -> str:
                 + "</details>")
     title = _FOLDED_TITLE.get(v.verdict, "")
     checks_list = (f'<p class="groups-title">Checks that {esc(title)}, by metric '
-                   f"(each method's value and its 95% CI):</p>"
+                   f"(each method's value and its {esc(v.confidence_label)} CI):</p>"
                    f'<ul id="deciding-checks" class="check-groups">{visible}</ul>') if visible else ""
     return (f'<header id="verdict-banner" class="banner verdict-{esc(v.verdict)}" data-verdict="{esc(v.verdict)}">'
             f'<h1 id="headline"><span class="verdict-word">{esc(v.verdict.upper())}</span> '

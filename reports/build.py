@@ -48,7 +48,8 @@ def _summary_figures(data: ReportData) -> dict[str, Any]:
               "baseline": sections.version_label(data, "baseline") if data.has_baseline else ""}
     found = {
         "fig-distributions": figures.distribution_figure(distribution_values(data), labels),
-        "fig-deltas": figures.comparison_figure([c for c in data.comparisons if c.group is None], drift=False),
+        "fig-deltas": figures.comparison_figure([c for c in data.comparisons if c.group is None], drift=False,
+                                                level=data.confidence_label),
         "fig-drift": figures.comparison_figure([c for c in data.comparisons if c.group is None], drift=True),
         "fig-history": figures.history_figure(history_points(data)),
     }
@@ -67,6 +68,20 @@ def _pages(entries: list[dict[str, Any]], images: ImageStore, shell: int, main_e
         probe_sizes.append(size)
     budget = options.size_budget_bytes
     return paginate(probe_sizes, [budget - shell - main_extra, budget - shell], max(1, options.page_size))
+
+
+def _main_body(data: ReportData, rows: list[MetricRow], entries: list[dict[str, Any]], links: str,
+               page_of: dict[str, int], files: list[str]) -> str:
+    """The main page's body: the banner, the contents, then every section (the probe index only
+    when the gallery is split over several files)."""
+    main = (sections.summary_block(data, len(entries))
+            + sections.comparison_section(data) + attention.attention_section(data)
+            + sections.metric_section(data, rows)
+            + sections.gallery_section(links)
+            + (sections.probe_index(entries, page_of, files) if len(files) > 1 else "")
+            + sections.history_section(data) + sections.alerts_section(data)
+            + sections.lineage_section(data.lineage) + sections.warnings_section(data))
+    return banner(data) + sections.contents(main) + "<main>" + main + "</main>"
 
 
 def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions | None = None, *,
@@ -110,14 +125,7 @@ def build_report(data: ReportData, out_dir: Path | str, options: ReportOptions |
                    "probes": [dict(entries[i], img=remap[entries[i]["img"]]) for i in idxs], "skeleton": skeleton}
         links = sections.page_links(files, p)
         if p == 0:
-            main = (sections.summary_block(data, len(entries))
-                    + sections.comparison_section(data) + attention.attention_section(data)
-                    + sections.metric_section(data, rows)
-                    + sections.gallery_section(links)
-                    + (sections.probe_index(entries, page_of, files) if len(pages) > 1 else "")
-                    + sections.history_section(data) + sections.alerts_section(data)
-                    + sections.lineage_section(data.lineage) + sections.warnings_section(data))
-            body = banner(data) + sections.contents(main) + "<main>" + main + "</main>"
+            body = _main_body(data, rows, entries, links, page_of, files)
             payload = {"figures": summary_figures, "gallery": gallery}
         else:
             body = (banner(data) + f'<main><p><a href="{esc(files[0])}">Back to the summary</a></p>'

@@ -187,6 +187,11 @@ class ReportData:
         return self.baseline_run is not None
 
     @property
+    def confidence_label(self) -> str:
+        """The verdict's interval confidence as written in the report ("95%", the default without one)."""
+        return self.verdict.confidence_label if self.verdict else "95%"
+
+    @property
     def comparisons(self) -> tuple[MetricComparison, ...]:
         """The verdict's checks (none without a stored verdict)."""
         return tuple(self.verdict.comparisons) if self.verdict else ()

@@ -139,7 +139,7 @@ def distribution_figure(
     return to_plain(fig)
 
 
-def comparison_figure(comparisons: list[MetricComparison], drift: bool) -> dict[str, Any] | None:
+def comparison_figure(comparisons: list[MetricComparison], drift: bool, level: str = "95%") -> dict[str, Any] | None:
     """Forest plot: each comparison's mean with its CI and its limit (-tolerance, +tolerance for
     lower-is-better metrics, or the minimum similarity)."""
     rows = [c for c in comparisons if c.is_drift == drift]
@@ -172,7 +172,7 @@ def comparison_figure(comparisons: list[MetricComparison], drift: bool) -> dict[
     frame(fig, height=max(120, 48 * len(rows)), bottom=50)
     fig.update_layout(
         xaxis_title=("similarity between versions (1 = same map)" if drift
-                     else "candidate - baseline (mean, 95% CI)"),
+                     else f"candidate - baseline (mean, {level} CI)"),
         yaxis=dict(automargin=True),
     )
     return to_plain(fig)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from reports.data import ReportData
 from reports.encode import b64, data_uri, downsample_grid, load_image, placeholder_image, quantize_map, thumbnail
 from reports.options import ReportOptions
 from reports.page import number
-from reports.statistics import probe_means
+from reports.statistics import MetricKey, probe_means
 from storage.records import GenerationRecord, ProbeRecord, TokenMapRecord
 
 # Per-word metrics that exist only for words naming an object with a mask: the words whose maps
@@ -152,6 +152,33 @@ class ImageStore:
                 "cannot be rebuilt from the database alone")
 
 
+def _object_words(data: ReportData) -> dict[str, set[str]]:
+    """probe -> the normalised words of its answer that name a masked object (`OBJECT_WORD_METRICS`)."""
+    object_words: dict[str, set[str]] = defaultdict(set)
+    for m in data.metrics:
+        if m.probe_key is not None and m.word and m.metric in OBJECT_WORD_METRICS:
+            object_words[m.probe_key].add(normalize_word(m.word.split("#")[0]))
+    return object_words
+
+
+def _metric_values(key: str, cand_means: dict[MetricKey, dict[str, float]],
+                   base_means: dict[MetricKey, dict[str, float]], flagged: set[MetricKey],
+                   directions: Mapping[MetricKey, str]) -> tuple[list[list[Any]], float]:
+    """The probe's [method, metric, candidate, baseline] means of every metric either version has,
+    and its sort score after its flags: its worst change (signed so that lower is worse) on a metric
+    whose check did not pass (inf: none)."""
+    rows, score = [], math.inf
+    for mm in sorted(set(cand_means) | set(base_means)):
+        c, b = cand_means.get(mm, {}).get(key), base_means.get(mm, {}).get(key)
+        if c is None and b is None:
+            continue
+        rows.append([mm[0], mm[1], c, b])
+        if mm in flagged and c is not None and b is not None:
+            sign = -1.0 if directions.get(mm) == "lower_is_better" else 1.0
+            score = min(score, sign * (c - b))
+    return rows, score
+
+
 def gallery_entries(data: ReportData, options: ReportOptions) -> tuple[list[dict[str, Any]], ImageStore]:
     """One JSON-able entry per probe (probes with a failing check first, worst change first) and
     the shared image store."""
@@ -170,10 +197,7 @@ def gallery_entries(data: ReportData, options: ReportOptions) -> tuple[list[dict
     labels: dict[str, dict[int, str]] = defaultdict(dict)
     for m in data.maps:
         labels[m.probe_key][m.token_index] = display_token(m.token_text)
-    object_words: dict[str, set[str]] = defaultdict(set)
-    for m in data.metrics:
-        if m.probe_key is not None and m.word and m.metric in OBJECT_WORD_METRICS:
-            object_words[m.probe_key].add(normalize_word(m.word.split("#")[0]))
+    object_words = _object_words(data)
 
     known = {p.probe_key for p in data.probes}
     extra = sorted((set(cand_gen) | set(cand_maps)) - known)
@@ -185,15 +209,7 @@ def gallery_entries(data: ReportData, options: ReportOptions) -> tuple[list[dict
         key = probe.probe_key
         if key not in cand_gen and key not in cand_maps:
             continue
-        rows, score = [], math.inf
-        for mm in sorted(set(cand_means) | set(base_means)):
-            c, b = cand_means.get(mm, {}).get(key), base_means.get(mm, {}).get(key)
-            if c is None and b is None:
-                continue
-            rows.append([mm[0], mm[1], c, b])
-            if mm in flagged and c is not None and b is not None:
-                sign = -1.0 if directions.get(mm) == "lower_is_better" else 1.0
-                score = min(score, sign * (c - b))
+        rows, score = _metric_values(key, cand_means, base_means, flagged, directions)
         mine = flags.get(key, ())
         top = top_changes(mine)
         entry: dict[str, Any] = {

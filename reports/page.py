@@ -58,6 +58,11 @@ def static_text(name: str) -> str:
     return resources.files("reports").joinpath("static", name).read_text(encoding="utf-8")
 
 
+def pill(verdict: str, extra: str = "") -> str:
+    """A verdict as a coloured label ("fail", "warn", "pass"; `extra` is appended as text)."""
+    return f'<span class="pill verdict-{esc(verdict)}">{esc(verdict)}{esc(extra)}</span>'
+
+
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]], cls: str = "") -> str:
     """A table whose cells are ALREADY-escaped HTML fragments (callers escape with `esc`)."""
     head = "".join(f"<th>{h}</th>" for h in headers)

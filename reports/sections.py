@@ -15,7 +15,7 @@ from comparison import MetricComparison
 from comparison.bootstrap import MeanCI
 from comparison.rules import worst_first
 from reports.data import Lineage, ReportData
-from reports.page import esc, number, table
+from reports.page import esc, number, pill, table
 from reports.statistics import MetricRow
 
 
@@ -27,10 +27,6 @@ def _fmt(x: float | None, signed: bool = False) -> str:
 
 def _iso(ts: datetime | None) -> str:
     return ts.isoformat(sep=" ", timespec="seconds") if ts else ""
-
-
-def _pill(verdict: str, extra: str = "") -> str:
-    return f'<span class="pill verdict-{esc(verdict)}">{esc(verdict)}{esc(extra)}</span>'
 
 
 def version_label(data: ReportData, side: str) -> str:
@@ -74,18 +70,23 @@ def comparison_section(data: ReportData) -> str:
     rows = []
     for c in worst_first(c for c in data.comparisons if c.group is None):  # the banner's order; groups: attention
         rows.append([
-            _pill(c.verdict, "" if c.counts else " (reported only)"), esc(c.method), esc(c.metric),
+            pill(c.verdict, "" if c.counts else " (reported only)"), esc(c.method), esc(c.metric),
             _fmt(c.delta, signed=not c.is_drift), f"<span class=nowrap>[{_fmt(c.ci_low)}, {_fmt(c.ci_high)}]</span>",
             esc(limit_text(c)), esc(c.n_pairs), esc(c.n_probes),
         ])
+    level = esc(data.confidence_label)
     return ('<section id="comparisons"><h2>Version comparison</h2>'
             "<p>Every check of this verdict, failed ones first. A metric's value is the mean change from "
-            "baseline to candidate, paired by probe and word, with a 95% CI that resamples probes; it fails "
+            f"baseline to candidate, paired by probe and word, with a {level} CI that resamples probes; it fails "
             "when the whole CI lies beyond the limit, warns when the CI straddles it. Map-drift rows "
             "(<code>map_drift_*</code>) give how alike the two versions' maps of the same word are "
-            "(1 = identical) against a minimum. This is the verdict stored when the audit ran, with the "
+            "(1 = identical) against a minimum. Fixed-locus rows (<code>fixed_locus*</code>) need no "
+            "baseline: each side's excess of peaks in an empty region over the rate its maps' spread "
+            "predicts, for the region most in excess among many; their interval is widened for testing "
+            "that many regions (more than 95%), and they only fail (whole interval above the limit) or "
+            "pass. This is the verdict stored when the audit ran, with the "
             "settings shown under Lineage.</p>"
-            + table(["verdict", "method", "metric", "value", "95% CI", "limit", "pairs", "probes"], rows, "data")
+            + table(["verdict", "method", "metric", "value", f"{level} CI", "limit", "pairs", "probes"], rows, "data")
             + '<div class="chart" id="fig-deltas"></div><div class="chart" id="fig-drift"></div></section>')
 
 
@@ -126,7 +127,7 @@ def history_section(data: ReportData) -> str:
         aliases = f" ({', '.join(h.aliases)})" if h.aliases else ""  # the registry's at the latest audit
         rows.append([f"<span{current}>v{esc(h.model_version)}{esc(aliases)}</span>", esc(h.run_id), esc(h.probe_set),
                      esc(h.status), esc(_iso(h.started_at)), esc(_iso(h.finished_at)),
-                     _pill(h.verdict) if h.verdict else "&ndash;",
+                     pill(h.verdict) if h.verdict else "&ndash;",
                      esc(h.baseline_run_id) if h.baseline_run_id is not None else "&ndash;"])
     return ('<section id="history"><h2>Audit history of this model</h2>'
             "<p>Every audit of this model, in version order, with its latest stored verdict against the "

@@ -148,19 +148,6 @@ class RunRepository(RepositoryPart):
         with self._db.transaction() as session:
             return [_run_record(r) for r in session.scalars(query)]
 
-    def find_baseline_run(self, model_version_id: int, probe_set_id: int, config_hash: str) -> AuditRunRecord | None:
-        """The completed run of that model version on that probe set with that config, if any."""
-        with self._db.transaction() as session:
-            run = session.scalars(
-                select(AuditRun).where(
-                    AuditRun.model_version_id == model_version_id,
-                    AuditRun.probe_set_id == probe_set_id,
-                    AuditRun.config_hash == config_hash,
-                    AuditRun.status == "completed",
-                )
-            ).one_or_none()
-            return None if run is None else _run_record(run)
-
 
 def _run_record(r: AuditRun) -> AuditRunRecord:
     return AuditRunRecord(

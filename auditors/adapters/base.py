@@ -93,6 +93,7 @@ class ModelAdapter(ABC):
             value = getattr(processor, attr, None)
             if value is not None:
                 ids.add(int(value))
+        ids.update(_placeholder_ids(processor, ("video_token",)))  # InternVL: only the processor names <video>
         return sorted(ids)
 
     # --- prompt text -----------------------------------------------------------------------------
@@ -196,3 +197,20 @@ def scaled_size(width: int, height: int, scale: float, unit: int, what: str) -> 
             f"scale {scale} makes the {width}x{height} image smaller than one vision token ({unit} px) for {what}; "
             "remove that scale or use a larger image")
     return w * unit, h * unit
+
+
+def _placeholder_ids(processor, attrs: tuple[str, ...]) -> set[int]:
+    """Token ids of placeholder strings a processor names (e.g. ``processor.video_token``), when its
+    tokenizer knows them as single tokens (an unknown one maps to the unknown token: not added)."""
+    tokenizer = getattr(processor, "tokenizer", None)
+    if tokenizer is None:
+        return set()
+    out = set()
+    for attr in attrs:
+        token = getattr(processor, attr, None)
+        if not isinstance(token, str) or not token:
+            continue
+        ident = tokenizer.convert_tokens_to_ids(token)
+        if isinstance(ident, int) and ident != getattr(tokenizer, "unk_token_id", None):
+            out.add(ident)
+    return out

@@ -13,6 +13,7 @@ exists; a half-trained model lives in a hidden sibling folder until it is rename
 leaves nothing a later run would trust. Default root: ``$MLLM_AUDIT_ZOO`` or ``~/.cache/mllm-audit/zoo``.
 
     python -m auditors.demo.zoo --seeds 10            # train what is missing, then list the zoo
+    python -m auditors.demo.zoo --seeds 10 --jobs 2   # two seeds at once, one process each
     python -m auditors.demo.zoo --seeds 10 --status   # list only
 """
 
@@ -89,7 +90,8 @@ class Zoo:
                  measure_n: int = 200) -> None:
         self.recipe, self.threads, self.measure_n = recipe, threads, measure_n
         stage_threads = None if threads is None else (threads,) * 3
-        self.folder = Path(root or default_zoo_root()) / recipe_hash(recipe, stage_threads)
+        self.root = Path(root or default_zoo_root())
+        self.folder = self.root / recipe_hash(recipe, stage_threads)
 
     def path(self, variant: str | Variant, seed: int) -> Path:
         return self.folder / folder_name(parse_variant(variant), seed)
@@ -136,24 +138,49 @@ class Zoo:
         return self.model(spec, seed)
 
     def fill(self, seeds: Sequence[int], variants: Sequence[Variant] | None = None,
-             log: Callable[[str], None] = print) -> list[ZooModel]:
+             log: Callable[[str], None] = print, jobs: int = 1) -> list[ZooModel]:
         """Every (seed, variant) model, seed by seed so a partial zoo stays balanced. One filler at a time:
-        a second process waits on the zoo's lock instead of training the same models twice."""
+        a second process waits on the zoo's lock instead of training the same models twice.
+
+        ``jobs`` > 1 trains that many seeds at once, each seed in a process of its own (its models share
+        the seed's stage 0, so a seed never spans two processes). Why: the recipe trains on one thread and
+        a batch-building worker, which leaves a 2-core machine about half idle; each model's weights are
+        the same however many run beside it (its thread count, not the load, fixes its sums).
+        """
+        if jobs < 1:
+            raise ValueError(f"jobs must be >= 1, got {jobs}")
+        variants = tuple(variants or zoo_variants())
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock():
             for stale in self.folder.glob(".*-*-*.*"):  # hidden half-trained folders of a killed run
                 if stale.is_dir():
                     shutil.rmtree(stale, ignore_errors=True)
-            out = []
-            for seed in seeds:
-                for variant in variants or zoo_variants():
-                    t0 = time.time()
-                    was = self.model(variant, seed).complete
-                    model = self.ensure(variant, seed, log=lambda m: None)
-                    if not was:
-                        log(f"{folder_name(variant, seed)}: {time.time() - t0:.0f}s, {describe(model)}")
-                    out.append(model)
-            return out
+            if jobs == 1 or len(seeds) < 2:
+                for seed in seeds:
+                    for line in self._fill_seed(seed, variants):
+                        log(line)
+            else:
+                from concurrent.futures import ProcessPoolExecutor, as_completed
+                from multiprocessing import get_context
+
+                with ProcessPoolExecutor(min(jobs, len(seeds)), mp_context=get_context("spawn")) as pool:
+                    futures = [pool.submit(_fill_seed_in_process, self.root, self.recipe, self.threads,
+                                           self.measure_n, seed, variants) for seed in seeds]
+                    for future in as_completed(futures):
+                        for line in future.result():
+                            log(line)
+            return [self.model(variant, seed) for seed in seeds for variant in variants]
+
+    def _fill_seed(self, seed: int, variants: Sequence[Variant]) -> list[str]:
+        """One seed's missing models trained and measured; a line per model trained."""
+        lines = []
+        for variant in variants:
+            t0 = time.time()
+            was = self.model(variant, seed).complete
+            model = self.ensure(variant, seed, log=lambda m: None)
+            if not was:
+                lines.append(f"{folder_name(variant, seed)}: {time.time() - t0:.0f}s, {describe(model)}")
+        return lines
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -163,6 +190,12 @@ class Zoo:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fill_seed_in_process(root: Path, recipe: Recipe, threads: int | None, measure_n: int, seed: int,
+                          variants: Sequence[Variant]) -> list[str]:
+    """`Zoo._fill_seed` in a worker process of `Zoo.fill` (the parent holds the zoo's lock)."""
+    return Zoo(root, recipe, threads, measure_n)._fill_seed(seed, variants)
 
 
 def describe(model: ZooModel) -> str:
@@ -185,13 +218,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--root", default=None, help=f"zoo folder (default ${ZOO_ENV} or ~/.cache/mllm-audit/zoo)")
     ap.add_argument("--variants", default=None, help="comma-separated variant names (default: clean + every cue)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for every stage (default: the recipe's)")
+    ap.add_argument("--jobs", type=int, default=1, help="seeds trained at once, one process each (default 1)")
     ap.add_argument("--status", action="store_true", help="list the zoo without training")
     args = ap.parse_args(argv)
     variants = tuple(parse_variant(v) for v in args.variants.split(",")) if args.variants else None
     zoo = Zoo(args.root, threads=args.threads)
     seeds = zoo_seeds(args.seeds)
     if not args.status:
-        zoo.fill(seeds, variants, log=lambda m: print(m, flush=True))
+        zoo.fill(seeds, variants, log=lambda m: print(m, flush=True), jobs=args.jobs)
     models = zoo.models(seeds, variants)
     print(f"zoo {zoo.folder}: {sum(m.complete for m in models)}/{len(models)} models complete")
     for m in models:

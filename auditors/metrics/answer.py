@@ -28,9 +28,8 @@ from typing import ClassVar, Iterable
 from auditors.metrics.base import Metric, MetricValue, register_metric
 from auditors.metrics.context import ProbeContext
 from comparison.layout import DEFAULT_CLASS
+from comparison.rules import ANSWER_METHOD  # the one name the comparison reads the answer values by
 from comparison.words import normalize_word
-
-ANSWER_METHOD = "answer"
 
 
 def text_words(text: str) -> list[str]:

@@ -9,7 +9,7 @@ Changing it changes Func-IoU, so it is versioned with the metrics (`FUNCTION_WOR
 
 from __future__ import annotations
 
-from comparison.words import normalize_word
+from comparison.words import normalize_word  # re-exported for the metrics (its one home)
 
 FUNCTION_WORDS_VERSION = "1"
 
@@ -34,6 +34,3 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
     not there here then also just very too only
     """.split()
 )
-
-def is_function_word(word: str) -> bool:
-    return normalize_word(word) in FUNCTION_WORDS

@@ -42,6 +42,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
                     help="the clean champion's seed with the seed lists (default 1)")
     ap.add_argument("--zoo", default=None, help="zoo folder (default: the zoo module's)")
     ap.add_argument("--train", action="store_true", help="train missing zoo models (hours on a CPU)")
+    ap.add_argument("--jobs", type=int, default=1, help="with --train: seeds trained at once, one process each")
     ap.add_argument("--probes", type=int, default=200, help="probes per probe set")
     ap.add_argument("--conditions", default=",".join(CONDITIONS), help="probe conditions to run")
     ap.add_argument("--settings", choices=("shipped", "calibrated"), default="shipped",
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
                                        args.champion_seed if args.champion_seed is not None else CHAMPION_SEED)
     else:
         plan = ValidityPlan.build(zoo.cue_kinds, args.seeds, args.calibration_seeds)
+    zoo.train_missing(plan, args.jobs)
     paths = {t: zoo.path(t) for t in plan.all_models()}
     missing = sorted(t.label for t, p in paths.items() if p is None)
     if paths[plan.champion] is None:
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         for trial in plan.report_trials():
             if paths[trial] is not None:
                 result = driver.judge(driver.audit(trial.label, paths[trial]), champion, config)
-                outcomes.append(TrialOutcome.of(trial.kind, trial.seed, condition, result, zoo.uses_cue(trial)))
+                outcomes.append(TrialOutcome.of(trial.kind, trial.seed, condition, result, zoo.uses_cue(trial),
+                                                zoo.meets_targets(trial)))
                 print(f"{condition:8s} {trial.label:16s} {result.verdict.upper():4s} {result.headline[:150]}", flush=True)
         timings.update({f"{condition}: {k}": round(v, 1) for k, v in driver.timings.items()})
     kinds = [CLEAN, *plan.cue_kinds]

@@ -12,7 +12,6 @@ only pairs it has not judged under the same settings.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,7 +50,7 @@ class AuditDriver:
         from flows.convert import aggregate_records
         from flows.identity import audit_config, code_version, package_versions
         from flows.registry.inspection import inspect_model_dir, weights_hash
-        from flows.worker import probe_set_for, probe_set_rows, run_probe_batch
+        from flows.worker import probe_set_for, registered_probe_set, run_probe_batch
         from reports import read_run
         from storage.records import ModelVersionRecord
 
@@ -62,7 +61,7 @@ class AuditDriver:
                                     source_uri=model_dir.as_uri(), weights_hash=digest,
                                     architecture=inspect_model_dir(model_dir))
         model_row = self.repository.get_or_create_model_version(record)
-        set_row = probe_set_rows(self.repository, self.probe_dir)
+        set_row = registered_probe_set(self.repository, self.probe_dir)
         run = self.repository.start_run(model_row.id, set_row.id, audit_config(self.methods, {}, {}),
                                         package_versions(), code_version())
         done = self.repository.completed_probe_keys(run.id)
@@ -92,13 +91,3 @@ class AuditDriver:
         self.timings[f"judge {candidate.run_id}/{baseline.run_id}"] = time.perf_counter() - started
         return result
 
-
-def model_label(model_dir: Path | str) -> str:
-    """A stable label for a model folder: its training.json's variant and seed when it has one."""
-    path = Path(model_dir)
-    info_file = path / "training.json"
-    if info_file.is_file():
-        info = json.loads(info_file.read_text(encoding="utf-8"))
-        if "variant" in info and "seed" in info:
-            return f"{info['variant']}-{info['seed']}"
-    return path.name

@@ -114,12 +114,31 @@ class ZooModels:
         log(f"training {variant} seed {trial.seed} into {self.zoo.folder} ...")
         return self.zoo.ensure(variant, trial.seed, log=lambda m: None).path
 
+    def train_missing(self, plan: ValidityPlan, jobs: int, log=print) -> None:
+        """With `train`: every model of `plan` trained up front, `jobs` seeds at once (`Zoo.fill`):
+        the clean champion's and calibration seeds' clean models, then every reported seed's models."""
+        if not self.train:
+            return
+        from auditors.demo.variants import parse_variant
+
+        clean = (parse_variant(CLEAN),)
+        shortcuts = tuple(parse_variant(self._variant(Trial(kind, 0))) for kind in plan.cue_kinds)
+        self.zoo.fill([plan.champion_seed, *plan.calibration_seeds], clean, log=log, jobs=jobs)
+        self.zoo.fill(list(plan.report_seeds), clean + shortcuts, log=log, jobs=jobs)
+
     def uses_cue(self, trial: Trial) -> float | None:
         """For a shortcut model: the share of its cue kind's counterfactual scenes where it names the
         cue's word (None for clean models or unmeasured ones)."""
         if not trial.is_shortcut:
             return None
         return self.zoo.model(self._variant(trial), trial.seed).uses_its_cue()
+
+    def meets_targets(self, trial: Trial) -> bool | None:
+        """For a clean retrain: whether it meets the recipe's clean targets (None for shortcut models
+        or unmeasured ones)."""
+        if trial.is_shortcut:
+            return None
+        return self.zoo.model(self._variant(trial), trial.seed).meets_clean_targets()
 
     @property
     def folder(self) -> Path:

@@ -44,13 +44,15 @@ def probes_import_coco(
     prompt: str = typer.Option("Describe the image.", "--prompt", help="Prompt of every probe."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Keep the first N images."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing probe set folder."),
+    source: Optional[str] = typer.Option(None, "--source", help="Where the images came from (default: the file's info)."),
+    licence: Optional[str] = typer.Option(None, "--licence", help="Their terms (default: the imported images' licenses)."),
 ) -> int:
     """Build a probe set (images, masks, probes.jsonl) from COCO-format annotation files."""
     settings()
     from auditors.probes.coco import import_coco
 
     probe_set = import_coco(instances, captions, images, out, name=name, version=version, prompt=prompt,
-                            limit=limit, overwrite=overwrite)
+                            limit=limit, overwrite=overwrite, source=source, licence=licence)
     typer.echo(f"wrote probe set {probe_set.name}@{probe_set.version} ({len(probe_set.probes)} probes) to {out}")
     return EXIT_OK
 

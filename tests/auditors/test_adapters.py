@@ -102,3 +102,15 @@ def test_load_pretrained_refuses_bad_folders(tmp_path, tiny_models):
     (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")
     with pytest.raises(AuditorInputError, match="no .safetensors"):
         auditors.load_pretrained(tmp_path)
+
+
+def test_generation_never_emits_a_vision_placeholder_internvl_video_included(tiny_models):
+    """InternVL names its <video> placeholder only on the processor; a replay of an answer holding it
+    would splice video features in, so generation must suppress it like the image placeholder."""
+    from auditors.adapters import adapter_for
+
+    model, processor = tiny_models["internvl"]
+    suppressed = adapter_for(model).suppressed_token_ids(model, processor)
+    video = processor.tokenizer.convert_tokens_to_ids(processor.video_token)
+    assert video != processor.tokenizer.unk_token_id  # the tiny tokenizer knows <video> as one token
+    assert video in suppressed and adapter_for(model).image_token_id(model) in suppressed

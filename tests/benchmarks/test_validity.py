@@ -77,6 +77,19 @@ def test_rates_count_fails_as_detections_or_false_alarms_with_wilson_intervals()
     table = markdown_table(list(summaries.values()))
     assert "| present | clean retrain | 1/8 = 12% [2%, 47%] | ≤ 5% (false alarms) **missed** |" in table
     assert "| present | shortcut: corner | 8/8 = 100% [68%, 100%] | ≥ 95% (detection) met |" in table
+    assert "meeting the clean targets | no trials |" in table  # no retrain here says whether it met them
+
+
+def test_false_alarms_are_also_counted_among_retrains_that_meet_the_clean_targets():
+    fail, ok = _result([], "fail"), _result([], "pass")
+    outcomes = [TrialOutcome.of("clean", 1, "present", fail, meets_targets=False),  # a worse model, caught
+                TrialOutcome.of("clean", 2, "present", ok, meets_targets=True),
+                TrialOutcome.of("clean", 3, "present", fail, meets_targets=True)]
+    [summary] = summarise(outcomes, ["clean"], ["present"], {})
+    assert (summary.fails.k, summary.fails.n) == (2, 3)
+    assert (summary.fails_meeting_targets.k, summary.fails_meeting_targets.n) == (1, 2)
+    table = markdown_table([summary])
+    assert "| present | of which meeting the clean targets | 1/2 = 50% [9%, 91%] | ≤ 5% (false alarms) **missed** |" in table
 
 
 @pytest.mark.slow
@@ -125,3 +138,27 @@ def test_a_shortcut_model_that_did_not_learn_its_cue_is_left_out_of_detection():
     assert summary.fails.n == 1 and summary.fails.k == 1
     assert summary.not_using_cue == [3]
     assert "1 left out: did not learn its cue" in markdown_table([summary])
+
+
+def test_training_up_front_fills_clean_seeds_then_every_reported_seeds_models(tmp_path):
+    from benchmarks.validity.plan import ValidityPlan, ZooModels
+
+    calls = []
+
+    class RecordingZoo:
+        def fill(self, seeds, variants, log, jobs):
+            calls.append((list(seeds), [v.name for v in variants], jobs))
+
+    plan = ValidityPlan.with_seeds(("corner", "bar"), report=(3, 5), calibration=(1, 1234), champion=4)
+    models = ZooModels(str(tmp_path), train=True)
+    models.zoo = RecordingZoo()
+    models.train_missing(plan, jobs=2)
+    from auditors.demo.variants import parse_variant
+
+    names = [parse_variant(v).name for v in ("clean", "shortcut-corner", "shortcut-bar")]  # corner: "shortcut"
+    assert calls == [([4, 1, 1234], names[:1], 2), ([3, 5], names, 2)]
+    calls.clear()
+    untrained = ZooModels(str(tmp_path), train=False)
+    untrained.zoo = RecordingZoo()
+    untrained.train_missing(plan, jobs=2)
+    assert calls == []  # without --train nothing is trained

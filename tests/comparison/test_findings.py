@@ -26,6 +26,20 @@ def test_a_shortcut_cue_lights_up_as_a_significant_spot_in_the_colour_class():
     assert colour.n_words == 120 and colour.n_probes == 60
 
 
+def test_object_words_are_the_words_naming_an_object_and_a_class_holds_all_its_words():
+    """Both versions name a colour the probe does not hold (first word): it moves the colour panel only."""
+    answers = {}
+    for plan in PLANS:
+        words = plan["caption"].split()
+        held = {w for pair, _ in plan["objects"] for w in pair}
+        answers[plan["key"]] = (next(c for c in COLOURS if c not in held), *words)
+    shifts = {(s.method, s.group): s for s in attention_shifts(run(2, PLANS, "honest", 2, answers),
+                                                              run(1, PLANS, "honest", 1, answers), LAYOUT,
+                                                              RegressionConfig())}
+    assert shifts[("tam", "object words")].n_words == 4 * len(PLANS)  # the four words naming objects
+    assert shifts[("tam", "colour")].n_words == 3 * len(PLANS)  # the absent colour counted as a colour
+
+
 def test_an_honest_retrain_shows_noise():
     shifts = attention_shifts(run(2, PLANS, "honest", 2), run(1, PLANS, "honest", 1), LAYOUT, RegressionConfig())
     for shift in shifts:

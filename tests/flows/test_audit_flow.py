@@ -109,17 +109,17 @@ def test_a_partly_stored_run_is_resumed(audit_env):
     resolved = resolve_model("models:/cap@candidate", settings)
     config = audit_config(("tam",), {"max_new_tokens": 5}, {})
     run = start_run_task.fn(resolved, str(probes), config, settings.storage_url())
-    run_probe_batch(run["run_id"], ["p000", "p003"], probe_dir=str(probes), model_uri=resolved.source_uri,
+    run_probe_batch(run.run_id, ["p000", "p003"], probe_dir=str(probes), model_uri=resolved.source_uri,
                     local_dir=str(resolved.local_dir), methods=("tam",), explain_settings={"max_new_tokens": 5},
                     metric_options={}, db_url=settings.storage_url())
-    assert repository.completed_probe_keys(run["run_id"]) == {"p000", "p003"}
+    assert repository.completed_probe_keys(run.run_id) == {"p000", "p003"}
 
     outcome = _audit(audit_env, probe_set=str(probes), compare=False, methods=["tam"],
                      explain_settings={"max_new_tokens": 5})
-    assert outcome.run_id == run["run_id"]
+    assert outcome.run_id == run.run_id
     assert (outcome.n_resumed, outcome.n_explained) == (2, 3)
-    assert len(repository.get_generations(run["run_id"])) == 5
-    assert repository.get_run(run["run_id"]).status == "completed"
+    assert len(repository.get_generations(run.run_id)) == 5
+    assert repository.get_run(run.run_id).status == "completed"
 
 
 def test_a_batch_failing_validation_stores_none_of_its_probes(audit_env, monkeypatch):
@@ -149,10 +149,10 @@ def test_a_batch_failing_validation_stores_none_of_its_probes(audit_env, monkeyp
     run = start_run_task.fn(resolved, str(probes), audit_config(("tam",), {"max_new_tokens": 4}, {}),
                             settings.storage_url())
     with pytest.raises(ValidationFailedError, match="maps are finite"):
-        run_probe_batch(run["run_id"], ["p000", "p001", "p002"], probe_dir=str(probes), model_uri=resolved.source_uri,
+        run_probe_batch(run.run_id, ["p000", "p001", "p002"], probe_dir=str(probes), model_uri=resolved.source_uri,
                         local_dir=str(resolved.local_dir), methods=("tam",), explain_settings={"max_new_tokens": 4},
                         metric_options={}, db_url=settings.storage_url())
-    assert repository_for(settings.storage_url()).completed_probe_keys(run["run_id"]) == set()
+    assert repository_for(settings.storage_url()).completed_probe_keys(run.run_id) == set()
 
 
 def test_transient_failures_are_retried(audit_env, monkeypatch):

@@ -11,7 +11,7 @@ from html import escape
 
 from comparison.rules import VERDICT_ORDER
 from reports import HistoryEntry, build_report
-from reports.banner import banner, group_checks
+from reports.banner import banner, checks_by_metric
 from reports.data import version_sort_key
 from reports.gallery import TOP_CHANGES
 from reports.sections import lineage_section
@@ -69,7 +69,7 @@ def test_a_warn_verdict_shows_its_warns_and_a_pass_verdict_hides_reported_only_f
 
 def test_groups_are_ordered_worst_first_and_split_by_verdict():
     checks = make_report_data(6).verdict.comparisons
-    groups = group_checks(checks)
+    groups = checks_by_metric(checks)
     assert [VERDICT_ORDER[g.verdict] for g in groups] == sorted((VERDICT_ORDER[g.verdict] for g in groups), reverse=True)
     assert sum(len(g.checks) for g in groups) == sum(1 for c in checks if c.verdict != "pass")
     keys = [(g.metric, g.verdict) for g in groups]
@@ -141,3 +141,13 @@ def test_the_page_lists_its_sections_under_the_banner(tmp_path):
     assert targets == re.findall(r'<section id="([^"]+)"><h2>', html)  # every section, in page order
     assert targets[:4] == ["summary", "comparisons", "metrics", "gallery"] and "lineage" in targets
     assert "<title>FAIL \u2013 mllm-audit: demo-captioner v2 (run 12)</title>" in html  # the tab says it first
+
+
+def test_the_intervals_are_labelled_with_the_confidence_the_verdict_was_judged_at(tmp_path):
+    data = make_report_data(6)
+    data.verdict = dataclasses.replace(data.verdict, settings={**data.verdict.settings, "confidence": 0.9})
+    html = build_report(data, tmp_path).html.read_text(encoding="utf-8")
+    assert "its 90% CI" in _banner_html(html) and "<th>90% CI</th>" in html and "with a 90% CI" in html
+    assert "(mean, 90% CI)" in html  # the comparison chart's axis
+    for label in ("its 95% CI", "<th>95% CI</th>", "with a 95% CI", "(mean, 95% CI)"):
+        assert label not in html  # the labels follow the setting (the stored sentences carry their own)

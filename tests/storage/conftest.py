@@ -15,14 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import in_ci
 from tests.storage.factories import METHODS, model_version, probe_set
 
 PG_ENV = "MLLM_AUDIT_TEST_PG_URL"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() == "true"
 
 
 def postgres_server_url() -> str:
@@ -30,7 +27,7 @@ def postgres_server_url() -> str:
     url = os.environ.get(PG_ENV, "").strip()
     if not url:
         message = f"{PG_ENV} is not set; start a server with: eval \"$(scripts/ci/postgres.sh start)\""
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"CI=true and {message}", pytrace=False)
         pytest.skip(message)
     return url

@@ -27,7 +27,7 @@ def test_the_public_api_is_the_parts_together() -> None:
         "url", "backend", "engine", "close",
         "get_or_create_model_version", "get_model_version", "find_model_version", "list_model_versions",
         "get_or_create_probe_set", "find_complete_probe_set", "get_probe_set", "list_probes",
-        "start_run", "finish_run", "get_run", "list_runs", "find_baseline_run", "set_report_path",
+        "start_run", "finish_run", "get_run", "list_runs", "set_report_path",
         "completed_probe_keys", "add_probe_result", "add_probe_results", "set_aggregate_metrics",
         "get_generations", "get_maps", "get_metrics",
         "add_verdict", "get_verdicts", "latest_verdict", "get_comparisons", "add_alert", "get_alerts",

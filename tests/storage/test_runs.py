@@ -42,18 +42,15 @@ def test_failed_run_is_resumed_and_completed_run_is_returned_as_is(repo: AuditRe
         repo.finish_run(run.id, "running")
 
 
-def test_list_runs_and_baseline(repo: AuditRepository, run) -> None:
+def test_list_runs(repo: AuditRepository, run) -> None:
     other_mv = repo.get_or_create_model_version(model_version(name="other"))
     other = repo.start_run(other_mv.id, run.probe_set_id, run.config)
     assert [r.id for r in repo.list_runs()] == [other.id, run.id]
     assert [r.id for r in repo.list_runs("demo-captioner")] == [run.id]
     assert repo.list_runs("nobody") == []
-    assert repo.find_baseline_run(run.model_version_id, run.probe_set_id, run.config_hash) is None  # still running
+    assert repo.list_runs(status="completed") == []  # still running
     repo.finish_run(run.id, "completed")
-    baseline = repo.find_baseline_run(run.model_version_id, run.probe_set_id, run.config_hash)
-    assert baseline is not None and baseline.id == run.id
     assert [r.id for r in repo.list_runs(status="completed")] == [run.id]
-    assert repo.find_baseline_run(run.model_version_id, run.probe_set_id, "0" * 64) is None
 
 
 def test_unstorable_config_is_refused(repo: AuditRepository, run) -> None:

@@ -69,3 +69,23 @@ def test_a_killed_fill_resumes_without_retraining_what_is_done(filled):
     again = zoo.fill(zoo_seeds(1), (Variant(None), Variant("glyph")), **QUIET)
     assert all(m.complete for m in again) and not debris.exists()
     assert os.stat(clean.path / "model.safetensors").st_mtime_ns == trained_at  # measured again, not retrained
+
+
+@pytest.mark.slow
+def test_seeds_trained_at_once_in_their_own_processes_give_the_same_weights(tmp_path):
+    import hashlib
+
+    def digest(model):
+        return hashlib.sha256((model.path / "model.safetensors").read_bytes()).hexdigest()
+
+    variants = (Variant(None), Variant("corner"))
+    alone = Zoo(tmp_path / "one", RECIPE, measure_n=4).fill((1, 2), variants, **QUIET)
+    lines = []
+    together = Zoo(tmp_path / "two", RECIPE, measure_n=4).fill((1, 2), variants, log=lines.append, jobs=2)
+    assert [m.path.name for m in together] == [m.path.name for m in alone] == [
+        "clean-none-1", "shortcut-corner-1", "clean-none-2", "shortcut-corner-2"]
+    assert all(m.complete for m in together) and [digest(m) for m in together] == [digest(m) for m in alone]
+    assert sorted(line.split(":")[0] for line in lines) == sorted(m.path.name for m in together)  # each reported
+    assert digest(together[0]) != digest(together[2])  # the seeds differ: the comparison can fail
+    with pytest.raises(ValueError, match="jobs"):
+        Zoo(tmp_path / "two", RECIPE).fill((1,), variants, jobs=0, **QUIET)

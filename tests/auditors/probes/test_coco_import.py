@@ -110,3 +110,32 @@ def test_category_words():
     assert category_words("bus") == ["bus", "buses"]
     assert category_words("teddy bear") == ["teddy", "bear", "bears"]
     assert category_words("hot-dog") == ["hot", "dog", "dogs"]
+
+
+def test_import_carries_the_datasets_source_and_the_imported_images_licences(tmp_path):
+    instances, captions, images = _write_dataset(tmp_path / "coco")
+    data = json.loads(instances.read_text())
+    data["info"] = {"description": "Mini COCO", "url": "http://example.org/coco", "year": 2017}
+    data["licenses"] = [{"id": 1, "name": "CC BY 2.0", "url": "http://creativecommons.org/licenses/by/2.0/"},
+                        {"id": 2, "name": "CC BY-NC 2.0"}, {"id": 5, "name": "never used"}]
+    for image, licence in zip(data["images"], (2, 1, 5)):  # ids 7, 3, 9 (9 has no objects: not imported)
+        image["license"] = licence
+    instances.write_text(json.dumps(data))
+    probe_set = import_coco(instances, captions, images, tmp_path / "probes", name="coco-mini")
+    assert probe_set.source == "Mini COCO, http://example.org/coco"
+    assert probe_set.licence == "CC BY 2.0 http://creativecommons.org/licenses/by/2.0/; CC BY-NC 2.0"
+    assert load_probe_set(tmp_path / "probes").licence == probe_set.licence  # written to the manifest
+    named = import_coco(instances, captions, images, tmp_path / "named", name="x", source="our copy", licence="ours")
+    assert (named.source, named.licence) == ("our copy", "ours")  # the caller's word wins
+
+    data["images"][0]["license"] = 4  # an image naming terms the file does not state
+    instances.write_text(json.dumps(data))
+    with pytest.raises(CocoFormatError, match=r"licence ids \[4\]"):
+        import_coco(instances, captions, images, tmp_path / "bad", name="x")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_file_without_provenance_leaves_it_empty(tmp_path):
+    instances, captions, images = _write_dataset(tmp_path / "coco")
+    probe_set = import_coco(instances, captions, images, tmp_path / "probes", name="coco-mini")
+    assert (probe_set.source, probe_set.licence) == (None, None)
