@@ -35,6 +35,11 @@ _STOP = threading.Event()
 _STATE = {"signum": 0, "handled": 0}
 
 
+def exit_code_for(signum: int) -> int:
+    """The exit code of a process stopped by `signum` (130 SIGINT, 143 SIGTERM), as a shell reports it."""
+    return 128 + signum
+
+
 class AuditInterrupted(KeyboardInterrupt):
     """A stop was requested by `signum`; raised in the main thread and by batches in workers."""
 
@@ -44,7 +49,7 @@ class AuditInterrupted(KeyboardInterrupt):
 
     @property
     def exit_code(self) -> int:
-        return 128 + self.signum
+        return exit_code_for(self.signum)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.signum,))
@@ -53,7 +58,7 @@ class AuditInterrupted(KeyboardInterrupt):
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
     _STATE["handled"] += 1
     if _STATE["handled"] > 1:  # asked twice: stop now, whatever is running
-        os._exit(128 + (_STATE["signum"] or signum))
+        os._exit(exit_code_for(_STATE["signum"] or signum))
     _STATE["signum"] = _STATE["signum"] or signum
     _STOP.set()
     raise AuditInterrupted(_STATE["signum"])

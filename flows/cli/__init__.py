@@ -27,7 +27,7 @@ def main(args: list[str] | None = None) -> None:
     from typer.exceptions import TyperException  # the base of typer's (vendored) click errors
 
     from flows.cli.guard import usage_error_line
-    from flows.stopping import exit_now, stop_requested
+    from flows.stopping import exit_code_for, exit_now, stop_requested
 
     try:
         code = app(args=args, prog_name="mllm-audit", standalone_mode=False)
@@ -41,5 +41,5 @@ def main(args: list[str] | None = None) -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else EXIT_INTERNAL
     if stop_requested():
-        exit_now(code if isinstance(code, int) else 128 + stop_requested())
+        exit_now(code if isinstance(code, int) else exit_code_for(stop_requested()))
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -10,6 +10,8 @@ import typer
 
 from flows.cli.app import EXIT_OK, EXIT_REGRESSION, app
 from flows.cli.guard import announce_prefect, guarded, settings, split_methods
+from flows.defaults import DEFAULT_N_PROBES
+from flows.request import DEFAULT_BATCH_SIZE
 
 DEMO_MODEL_NAME = "demo-captioner"
 
@@ -52,8 +54,8 @@ def _print_outcome(outcome: Any, elapsed: float) -> int:
 @app.command()
 @guarded
 def demo(
-    n_probes: int = typer.Option(200, "--n-probes", min=3, help="Probes in the default probe set."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Probes per Prefect task."),
+    n_probes: int = typer.Option(DEFAULT_N_PROBES, "--n-probes", min=3, help="Probes in the default probe set."),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Probes per Prefect task."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default <home>/reports/run-N)."),
 ) -> int:
     """Register the embedded demo models, audit the shortcut version against the clean champion, write the report.
@@ -95,7 +97,7 @@ def audit(
     methods: Optional[str] = typer.Option(None, "--methods", help="Comma-separated, e.g. tam,msea_arc."),
     db: Optional[str] = typer.Option(None, "--db", help="Database URL (default sqlite under the data directory)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Probes per Prefect task."),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Probes per Prefect task."),
     no_compare: bool = typer.Option(False, "--no-compare", help="Store and report without a baseline comparison."),
     dask: Optional[str] = typer.Option(None, "--dask", help="Run probe batches on Dask: scheduler address or 'local'."),
     webhook: Optional[str] = typer.Option(None, "--webhook", help="POST the verdict to this URL on warn/fail."),

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import typer
 
 from flows.cli.app import EXIT_BAD_INPUT, EXIT_INTERNAL, STATE
+from flows.stopping import exit_code_for
 
 QUIET_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",
@@ -131,7 +132,7 @@ def _stopped(signum: int) -> None:
     """One line and exit code 128 + signal (130 Ctrl-C, 143 SIGTERM): the database stays resumable."""
     name = signal.Signals(signum).name
     fail(f"stopped by {name}; an interrupted audit run is marked failed and resumes when the command is rerun",
-         128 + signum)
+         exit_code_for(signum))
 
 
 def guarded(command: Callable[..., int]) -> Callable[..., None]:
