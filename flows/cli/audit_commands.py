@@ -28,11 +28,16 @@ def _task_runner(dask: Optional[str], resolved_settings: Any) -> Any:
 
 
 def _run(request: Any, resolved_settings: Any, task_runner: Any = None) -> Any:
-    """The registry answers (seconds, a line per retry) before Prefect starts; then the audit."""
+    """The registry answers (seconds, a line per retry) and knows the versions named, before Prefect
+    starts (a mistyped name or alias is named in seconds, not after Prefect's start); then the audit.
+    Nothing is downloaded here: the flow resolves again (with this process's client) and downloads."""
     from flows.audit import run_audit
-    from flows.registry import check_registry
+    from flows.registry import check_registry, resolve_model
 
     check_registry(resolved_settings)
+    for uri in (request.model_uri, request.baseline_uri):
+        if uri:
+            resolve_model(uri, resolved_settings, download=False)
     announce_prefect()
     return run_audit(request, task_runner)
 

@@ -203,3 +203,21 @@ def test_a_report_that_cannot_be_built_as_asked_is_bad_input(error_name, message
     assert stopped.value.exit_code == EXIT_BAD_INPUT
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line == f"error: {message}"
+
+
+def test_an_unknown_version_or_alias_is_named_before_prefect_starts(saved_models, tmp_path, home, monkeypatch):
+    import flows.cli.audit_commands as commands
+
+    def no_prefect():
+        raise AssertionError("Prefect started before the registry was asked")
+
+    monkeypatch.setattr(commands, "announce_prefect", no_prefect)
+    assert runner.invoke(app, ["register", str(saved_models["a"]), "--name", "early", "--alias", "champion"]).exit_code == 0
+    probes = write_probe_set(tmp_path / "probes", n=2)
+    for uri, baseline, named in (("models:/early@candidat", None, "alias 'candidat'"),
+                                 ("models:/erly/1", None, "no registered model named 'erly'"),
+                                 ("models:/early/1", "models:/early/9", "version 9")):
+        extra = ["--baseline", baseline] if baseline else []
+        result = runner.invoke(app, ["audit", uri, "--probes", str(probes), *extra])
+        assert result.exit_code == EXIT_BAD_INPUT, result.output
+        assert named in result.output and "Traceback" not in result.output
