@@ -52,8 +52,11 @@ def dossier(
     resolved_settings = settings(db_url=db)
     from flows.compliance import write_dossier
 
-    outcome = write_dossier(_model_name(model_uri), resolved_settings, out)
+    name = _model_name(model_uri)
+    outcome = write_dossier(name, resolved_settings, out)
     typer.echo(f"dossier of {outcome.model_name}: {outcome.n_versions} versions, {outcome.n_audits} audits")
+    if model_uri.strip().rstrip("/") != f"models:/{name}":  # a version or alias given: not a filter
+        typer.echo(f"note: a dossier covers every version of {name}; {model_uri} selects nothing more")
     for path in (outcome.html, outcome.pdf, outcome.json):
         typer.echo(f"  {path} ({path.stat().st_size:,} bytes)")
     if outcome.chained_now:

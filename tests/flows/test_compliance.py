@@ -116,6 +116,9 @@ def test_compliance_writes_the_dossier_and_verify_names_an_edited_row(cli_home, 
     document = json.loads((tmp_path / "dossier" / "dossier.json").read_text())
     assert any(s["reviewer"] == "Grace" and s["version"] == "1" for s in document["signoffs"])
     assert (tmp_path / "dossier" / "dossier.html").read_text().startswith("<!DOCTYPE html>")
+    assert "note:" not in result.output
+    versioned = runner.invoke(app, ["compliance", "models:/cap/1", "--out", str(tmp_path / "again")])
+    assert versioned.exit_code == EXIT_OK and "a dossier covers every version of cap" in versioned.output
 
     result = runner.invoke(app, ["compliance", "verify", "models:/cap"])
     assert result.exit_code == EXIT_OK and "verifies" in result.output
