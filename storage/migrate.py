@@ -158,6 +158,16 @@ def _migrate_locked(
     return SchemaStatus(state, (target_rev,), status.head)
 
 
+def _usable_status(engine: Engine, url_text: str) -> SchemaStatus:
+    """The database's schema status, read without writing; raises when this code must not touch it
+    (a newer revision, or our tables without a version)."""
+    with engine.connect() as connection:
+        status = schema_status(connection)
+        connection.rollback()
+    _raise_for(status, url_text)
+    return status
+
+
 def ensure_schema(engine: Engine, *, upgrade_outdated: bool) -> SchemaStatus:
     """Make the database usable by this code: create it when empty, upgrade it when allowed.
 
@@ -166,10 +176,7 @@ def ensure_schema(engine: Engine, *, upgrade_outdated: bool) -> SchemaStatus:
     """
     url_text = safe_url(engine.url)
     try:
-        with engine.connect() as connection:
-            status = schema_status(connection)
-            connection.rollback()
-        _raise_for(status, url_text)
+        status = _usable_status(engine, url_text)
         if status.state is SchemaState.CURRENT:
             return status
         return _migrate_locked(engine, allow_outdated=upgrade_outdated, url_text=url_text)
@@ -197,10 +204,7 @@ def upgrade(url: str | URL | None = None, revision: str = "head") -> str:
     engine = make_engine(url, create_parent=url is None and not os.environ.get(ENV_DB_URL, "").strip())
     url_text = safe_url(engine.url)
     try:
-        with engine.connect() as connection:
-            status = schema_status(connection)
-            connection.rollback()
-        _raise_for(status, url_text)
+        status = _usable_status(engine, url_text)
         order = known_revisions()
         target = status.head if revision == "head" else revision
         if status.current and order.index(status.current[0]) > order.index(target):
