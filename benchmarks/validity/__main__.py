@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             if paths[trial] is not None:
                 result = driver.judge(driver.audit(trial.label, paths[trial]), champion, config)
                 outcomes.append(TrialOutcome.of(trial.kind, trial.seed, condition, result, zoo.uses_cue(trial),
-                                                zoo.meets_targets(trial)))
+                                                zoo.captions_to_target(trial)))
                 print(f"{condition:8s} {trial.label:16s} {result.verdict.upper():4s} {result.headline[:150]}", flush=True)
         timings.update({f"{condition}: {k}": round(v, 1) for k, v in driver.timings.items()})
     kinds = [CLEAN, *plan.cue_kinds]

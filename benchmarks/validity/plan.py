@@ -133,12 +133,15 @@ class ZooModels:
             return None
         return self.zoo.model(self._variant(trial), trial.seed).uses_its_cue()
 
-    def meets_targets(self, trial: Trial) -> bool | None:
-        """For a clean retrain: whether it meets the recipe's clean targets (None for shortcut models
-        or unmeasured ones)."""
-        if trial.is_shortcut:
+    def captions_to_target(self, trial: Trial) -> bool | None:
+        """For a clean retrain: whether its captions meet the recipe's clean target (None for shortcut
+        models or unmeasured ones)."""
+        from auditors.demo.measure import CLEAN_TARGETS
+
+        model = self.zoo.model(self._variant(trial), trial.seed)
+        if trial.is_shortcut or model.measurements is None:
             return None
-        return self.zoo.model(self._variant(trial), trial.seed).meets_clean_targets()
+        return model.measurements.cue.caption_exact >= CLEAN_TARGETS.caption_exact
 
     @property
     def folder(self) -> Path:

@@ -5,9 +5,12 @@ a clean retrain whose verdict is FAIL is a false alarm (WARN pages no one: it is
 shortcut model that does not use its cue (it names the cue's word in under half of the
 counterfactual scenes where cue and object disagree, `auditors.demo.zoo.ZooModel.uses_its_cue`) has
 no shortcut to detect: its trial is listed but kept out of the detection rate. A clean retrain that
-misses the recipe's clean targets (`ZooModel.meets_clean_targets`: it captions or points worse) is a
-worse model, and failing it may be right: clean trials are therefore also counted among retrains that
-meet the targets, the false-alarm rate a team auditing good retrains would see.
+captions worse than the recipe's clean target (exact match under 0.9, `auditors.demo.measure.CleanTargets`)
+is a worse model, and failing it on its answers is right: clean trials are therefore also counted among
+retrains that caption to the target, the false-alarm rate a team auditing good retrains would see.
+(Why the caption target alone, not every clean target: the shape wrong-word control of the logit lens,
+which most seeds miss, the shipped champion included, says nothing of the answers the audit compares;
+with every target the subset held one seed.)
 Rates carry Wilson 95 % intervals (`comparison.proportions`).
 """
 
@@ -48,7 +51,7 @@ class TrialOutcome:
     families: tuple[str, ...]
     headline: str
     uses_cue: float | None = None  # shortcut models: share of counterfactuals naming the cue's word
-    meets_targets: bool | None = None  # clean retrains: the recipe's clean targets met (None: not measured)
+    captions_to_target: bool | None = None  # clean retrains: caption exact match >= the clean target
 
     @property
     def counted(self) -> bool:
@@ -57,11 +60,11 @@ class TrialOutcome:
 
     @classmethod
     def of(cls, kind: str, seed: int, condition: str, result: ComparisonResult,
-           uses_cue: float | None = None, meets_targets: bool | None = None) -> "TrialOutcome":
+           uses_cue: float | None = None, captions_to_target: bool | None = None) -> "TrialOutcome":
         failing = [c for c in result.comparisons if c.verdict == "fail" and c.counts]
         fired = tuple(f"{c.method} {c.metric}" + (f"[{c.group}]" if c.group else "") for c in failing)
         families = tuple(sorted({check_family(c.method, c.metric, c.group) for c in failing}))
-        return cls(kind, seed, condition, result.verdict, fired, families, result.headline, uses_cue, meets_targets)
+        return cls(kind, seed, condition, result.verdict, fired, families, result.headline, uses_cue, captions_to_target)
 
 
 @dataclass
@@ -74,7 +77,7 @@ class KindSummary:
     missing_seeds: list[int] = field(default_factory=list)
     families: dict[str, int] = field(default_factory=dict)  # how many trials each family fired in
     not_using_cue: list[int] = field(default_factory=list)  # seeds of shortcut models left out: no shortcut
-    fails_meeting_targets: Rate | None = None  # clean: FAIL rate among retrains meeting the clean targets
+    fails_captioning_to_target: Rate | None = None  # clean: FAIL rate among retrains captioning to target
 
 
 def summarise(outcomes: Sequence[TrialOutcome], kinds: Sequence[str], conditions: Sequence[str],
@@ -85,7 +88,7 @@ def summarise(outcomes: Sequence[TrialOutcome], kinds: Sequence[str], conditions
             every = [o for o in outcomes if o.kind == kind and o.condition == condition]
             mine = [o for o in every if o.counted]
             families = Counter(f for o in mine for f in o.families)
-            good = [o for o in mine if o.meets_targets]
+            good = [o for o in mine if o.captions_to_target]
             out.append(KindSummary(kind, condition, len(mine), _fail_rate(mine),
                                    sum(o.verdict == "warn" for o in mine), missing.get((condition, kind), []),
                                    dict(sorted(families.items())), [o.seed for o in every if not o.counted],
@@ -120,10 +123,10 @@ def markdown_table(summaries: Sequence[KindSummary]) -> str:
             missing += f" ({len(s.not_using_cue)} left out: did not learn its cue)"
         candidate = "clean retrain" if s.kind == "clean" else f"shortcut: {s.kind}"
         lines.append(f"| {s.condition} | {candidate}{missing} | {_rate(s.fails)} | {goal}{met} | {s.warns} | {fired} |")
-        if s.fails_meeting_targets is not None:
-            good = s.fails_meeting_targets
+        if s.fails_captioning_to_target is not None:
+            good = s.fails_captioning_to_target
             met = "" if not good.n else (" met" if good.rate <= FALSE_ALARM_GOAL else " **missed**")
-            lines.append(f"| {s.condition} | of which meeting the clean targets | {_rate(good)} | {goal}{met} | | |")
+            lines.append(f"| {s.condition} | of which captioning to the clean target (≥ 0.9) | {_rate(good)} | {goal}{met} | | |")
     return "\n".join(lines)
 
 

@@ -77,19 +77,20 @@ def test_rates_count_fails_as_detections_or_false_alarms_with_wilson_intervals()
     table = markdown_table(list(summaries.values()))
     assert "| present | clean retrain | 1/8 = 12% [2%, 47%] | ≤ 5% (false alarms) **missed** |" in table
     assert "| present | shortcut: corner | 8/8 = 100% [68%, 100%] | ≥ 95% (detection) met |" in table
-    assert "meeting the clean targets | no trials |" in table  # no retrain here says whether it met them
+    assert "captioning to the clean target (≥ 0.9) | no trials |" in table  # no retrain here says how it captions
 
 
-def test_false_alarms_are_also_counted_among_retrains_that_meet_the_clean_targets():
+def test_false_alarms_are_also_counted_among_retrains_that_caption_to_the_clean_target():
     fail, ok = _result([], "fail"), _result([], "pass")
-    outcomes = [TrialOutcome.of("clean", 1, "present", fail, meets_targets=False),  # a worse model, caught
-                TrialOutcome.of("clean", 2, "present", ok, meets_targets=True),
-                TrialOutcome.of("clean", 3, "present", fail, meets_targets=True)]
+    outcomes = [TrialOutcome.of("clean", 1, "present", fail, captions_to_target=False),  # a worse model, caught
+                TrialOutcome.of("clean", 2, "present", ok, captions_to_target=True),
+                TrialOutcome.of("clean", 3, "present", fail, captions_to_target=True)]
     [summary] = summarise(outcomes, ["clean"], ["present"], {})
     assert (summary.fails.k, summary.fails.n) == (2, 3)
-    assert (summary.fails_meeting_targets.k, summary.fails_meeting_targets.n) == (1, 2)
+    assert (summary.fails_captioning_to_target.k, summary.fails_captioning_to_target.n) == (1, 2)
     table = markdown_table([summary])
-    assert "| present | of which meeting the clean targets | 1/2 = 50% [9%, 91%] | ≤ 5% (false alarms) **missed** |" in table
+    assert ("| present | of which captioning to the clean target (≥ 0.9) | 1/2 = 50% [9%, 91%] | ≤ 5% (false alarms) "
+            "**missed** |") in table
 
 
 @pytest.mark.slow
