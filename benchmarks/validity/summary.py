@@ -100,6 +100,20 @@ def _fail_rate(outcomes: Sequence[TrialOutcome]) -> Rate:
     return wilson_interval(sum(o.verdict == "fail" for o in outcomes), len(outcomes))
 
 
+def _judged(rate: Rate, false_alarms: bool) -> str:
+    """'shown' when the whole interval meets the goal, 'not shown (N trials)' when only the estimate
+    does, 'missed' (bold) when the estimate misses it: a handful of trials cannot show 95 % or 5 %."""
+    if not rate.n:
+        return ""
+    if false_alarms:
+        estimate_ok, shown = rate.rate <= FALSE_ALARM_GOAL, rate.high <= FALSE_ALARM_GOAL
+    else:
+        estimate_ok, shown = rate.rate >= DETECTION_GOAL, rate.low >= DETECTION_GOAL
+    if shown:
+        return " shown"
+    return f" not shown ({rate.n} trials)" if estimate_ok else " **missed**"
+
+
 def _rate(rate: Rate) -> str:
     if rate.n == 0:
         return "no trials"
@@ -113,10 +127,7 @@ def markdown_table(summaries: Sequence[KindSummary]) -> str:
     for s in summaries:
         goal = (f"≤ {FALSE_ALARM_GOAL:.0%} (false alarms)" if s.kind == "clean"
                 else f"≥ {DETECTION_GOAL:.0%} (detection)")
-        met = ""
-        if s.fails.n:
-            ok = s.fails.rate <= FALSE_ALARM_GOAL if s.kind == "clean" else s.fails.rate >= DETECTION_GOAL
-            met = " met" if ok else " **missed**"
+        met = _judged(s.fails, s.kind == "clean")
         fired = ", ".join(f"{k} ({v})" for k, v in s.families.items()) or "none"
         missing = f" ({len(s.missing_seeds)} missing)" if s.missing_seeds else ""
         if s.not_using_cue:
@@ -125,7 +136,7 @@ def markdown_table(summaries: Sequence[KindSummary]) -> str:
         lines.append(f"| {s.condition} | {candidate}{missing} | {_rate(s.fails)} | {goal}{met} | {s.warns} | {fired} |")
         if s.fails_captioning_to_target is not None:
             good = s.fails_captioning_to_target
-            met = "" if not good.n else (" met" if good.rate <= FALSE_ALARM_GOAL else " **missed**")
+            met = _judged(good, True)
             lines.append(f"| {s.condition} | of which captioning to the clean target (≥ 0.9) | {_rate(good)} | {goal}{met} | | |")
     return "\n".join(lines)
 

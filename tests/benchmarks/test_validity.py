@@ -76,7 +76,7 @@ def test_rates_count_fails_as_detections_or_false_alarms_with_wilson_intervals()
     assert summaries["clean"].fails.rate == 1 / 8
     table = markdown_table(list(summaries.values()))
     assert "| present | clean retrain | 1/8 = 12% [2%, 47%] | ≤ 5% (false alarms) **missed** |" in table
-    assert "| present | shortcut: corner | 8/8 = 100% [68%, 100%] | ≥ 95% (detection) met |" in table
+    assert "| present | shortcut: corner | 8/8 = 100% [68%, 100%] | ≥ 95% (detection) not shown (8 trials) |" in table
     assert "captioning to the clean target (≥ 0.9) | no trials |" in table  # no retrain here says how it captions
 
 
@@ -163,3 +163,16 @@ def test_training_up_front_fills_clean_seeds_then_every_reported_seeds_models(tm
     untrained.zoo = RecordingZoo()
     untrained.train_missing(plan, jobs=2)
     assert calls == []  # without --train nothing is trained
+
+
+def test_a_goal_is_shown_only_when_the_whole_interval_meets_it():
+    from benchmarks.validity.summary import _judged
+    from comparison.proportions import wilson_interval
+
+    assert _judged(wilson_interval(80, 80), false_alarms=False) == " shown"  # lower bound 95.4 %
+    assert _judged(wilson_interval(8, 8), false_alarms=False) == " not shown (8 trials)"  # lower bound 68 %
+    assert _judged(wilson_interval(7, 8), false_alarms=False) == " **missed**"
+    assert _judged(wilson_interval(0, 80), false_alarms=True) == " shown"  # upper bound 4.6 %
+    assert _judged(wilson_interval(0, 4), false_alarms=True) == " not shown (4 trials)"
+    assert _judged(wilson_interval(1, 4), false_alarms=True) == " **missed**"
+    assert _judged(wilson_interval(0, 0), false_alarms=True) == ""
