@@ -108,8 +108,17 @@ def input_error_kinds() -> tuple[type[BaseException], ...]:
 
 
 def split_methods(text: str | None) -> tuple[str, ...]:
-    """`--methods tam,msea_arc` as a tuple (empty: the configured methods)."""
-    return tuple(m.strip() for m in (text or "").split(",") if m.strip())
+    """`--methods tam,msea_arc` as a tuple (no option: empty, the configured methods). An option that
+    names no method (`--methods ","`) is bad input, not a silent fall-back to the configuration."""
+    if text is None:
+        return ()
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    if not methods:
+        from flows.errors import FlowsInputError
+
+        raise FlowsInputError(f"--methods {text!r} names no method (give e.g. --methods tam,msea_arc, "
+                              "or leave the option out for the configured methods)")
+    return methods
 
 
 def usage_error_line(error: Any) -> str:

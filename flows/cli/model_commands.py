@@ -42,15 +42,17 @@ def explain(
 ) -> int:
     """Explain one image and prompt with a local model folder (no registry, no database)."""
     resolved_settings = settings()
+    chosen = split_methods(methods) or resolved_settings.methods
     from auditors import explain as run_explain
     from auditors import load_pretrained
 
     from flows.explain_files import write_explanation
+    from flows.identity import check_methods
 
+    check_methods(chosen)  # before the model loads (seconds): a typo is named at once
     if not image.is_file():
         raise FileNotFoundError(f"image not found: {image}")
     loaded_model, processor = load_pretrained(model)
-    chosen = split_methods(methods) or resolved_settings.methods
     explanation = run_explain(loaded_model, processor, image, prompt, methods=chosen)
     written = write_explanation(explanation, image, out)
     typer.echo(f"answer: {explanation.answer}")

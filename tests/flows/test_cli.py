@@ -221,3 +221,20 @@ def test_an_unknown_version_or_alias_is_named_before_prefect_starts(saved_models
         result = runner.invoke(app, ["audit", uri, "--probes", str(probes), *extra])
         assert result.exit_code == EXIT_BAD_INPUT, result.output
         assert named in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["audit", "models:/x/1"], ["watch", "x"],
+                                     ["explain", "--model", "m", "--image", "i.png", "--prompt", "p", "--out", "o"]])
+def test_a_methods_option_naming_no_method_is_bad_input(command, home):
+    result = runner.invoke(app, [*command, "--methods", " , "])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "--methods ' , ' names no method" in result.output and "Traceback" not in result.output
+
+
+def test_explain_names_an_unknown_method_before_loading_the_model(tmp_path, home, monkeypatch):
+    import auditors
+
+    monkeypatch.setattr(auditors, "load_pretrained", lambda *a, **k: pytest.fail("the model was loaded first"))
+    result = runner.invoke(app, ["explain", "--model", str(tmp_path), "--image", str(tmp_path / "i.png"),
+                                 "--prompt", "p", "--out", str(tmp_path / "o"), "--methods", "tam,tma"])
+    assert result.exit_code == EXIT_BAD_INPUT and "unknown method(s): tma" in result.output
