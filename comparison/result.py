@@ -177,7 +177,9 @@ class ComparisonResult:
     @property
     def confidence_label(self) -> str:
         """The intervals' confidence as the report writes it ("95%"): a setting, so never hard-coded."""
-        return f"{100 * float(self.settings.get('confidence', 0.95)):g}%"
+        from comparison.settings import RegressionConfig
+
+        return f"{100 * float(self.settings.get('confidence', RegressionConfig.confidence)):g}%"
 
     def check(self, method: str, metric: str, group: str | None = None) -> MetricComparison | None:
         return next((c for c in self.comparisons if c.identity == (method, metric, group)), None)

@@ -243,19 +243,24 @@ def check_regression_table(table: Mapping[str, Any], source: str) -> "Regression
     return config
 
 
-def check_dask_address(address: str, source: str) -> None:
-    """`local`, or a scheduler's `[tcp://]HOST:PORT`: a malformed one is named now, not as an
-    internal error of Dask's after Prefect started and the run was opened."""
+def scheduler_endpoint(address: str) -> tuple[str, int] | None:
+    """(host, port) of a Dask scheduler's `[tcp://]HOST:PORT`, None when it is not one."""
     from urllib.parse import urlsplit
 
-    if address == "local":
-        return
     parts = urlsplit(address if "://" in address else f"tcp://{address}")
     try:
         port = parts.port
     except ValueError:
         port = None
     if parts.scheme not in ("tcp", "tls", "ucx", "ws", "wss") or not parts.hostname or port is None or parts.path not in ("", "/"):
+        return None
+    return parts.hostname, port
+
+
+def check_dask_address(address: str, source: str) -> None:
+    """`local`, or a scheduler's `[tcp://]HOST:PORT`: a malformed one is named now, not as an
+    internal error of Dask's after Prefect started and the run was opened."""
+    if address != "local" and scheduler_endpoint(address) is None:
         raise ConfigError(f"Dask scheduler address from {source} must be 'local' or [tcp://]HOST:PORT, got {address!r}")
 
 

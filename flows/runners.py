@@ -54,13 +54,14 @@ def check_scheduler_answers(address: str, timeout_s: float = SCHEDULER_CONNECT_T
     """Raise `DaskUnreachableError` unless something accepts a TCP connection at the scheduler's
     host and port. Why before the flow: otherwise Dask's own client waits 30 s after Prefect has
     started and the run was opened, and its OSError reads as an internal error."""
-    from urllib.parse import urlsplit
-
+    from flows.config import scheduler_endpoint
     from flows.errors import DaskUnreachableError
 
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
     try:
-        socket.create_connection((parts.hostname, parts.port), timeout=timeout_s).close()
+        endpoint = scheduler_endpoint(address)
+        if endpoint is None:
+            raise ValueError("not [tcp://]HOST:PORT")
+        socket.create_connection(endpoint, timeout=timeout_s).close()
     except (OSError, ValueError, TypeError) as exc:
         raise DaskUnreachableError(f"no Dask scheduler answers at {address} ({exc or type(exc).__name__}); "
                                    "start it, or use --dask local") from exc

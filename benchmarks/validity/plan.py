@@ -141,7 +141,7 @@ class ZooModels:
         model = self.zoo.model(self._variant(trial), trial.seed)
         if trial.is_shortcut or model.measurements is None:
             return None
-        return model.measurements.cue.caption_exact >= CLEAN_TARGETS.caption_exact
+        return CLEAN_TARGETS.captions_to_target(model.measurements.cue)
 
     @property
     def folder(self) -> Path:

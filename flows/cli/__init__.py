@@ -6,11 +6,11 @@ Heavy libraries (torch, transformers, MLflow, Prefect, great-expectations) are i
 commands, so `--help` answers at once.
 """
 
-from flows.cli import audit_commands, compliance_commands, data_commands, model_commands  # noqa: F401 - they register the commands
 import sys
 
 import typer
 
+from flows.cli import audit_commands, compliance_commands, data_commands, model_commands  # noqa: F401 - they register the commands
 from flows.cli.app import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_REGRESSION, app
 from flows.cli.audit_commands import DEMO_MODEL_NAME
 

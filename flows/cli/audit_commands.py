@@ -30,7 +30,8 @@ def _task_runner(dask: Optional[str], resolved_settings: Any) -> Any:
 def _run(request: Any, resolved_settings: Any, task_runner: Any = None) -> Any:
     """The registry answers (seconds, a line per retry) and knows the versions named, before Prefect
     starts (a mistyped name or alias is named in seconds, not after Prefect's start); then the audit.
-    Nothing is downloaded here: the flow resolves again (with this process's client) and downloads."""
+    Nothing is downloaded here: the flow resolves again and downloads (MLflow keeps its store open in
+    this process, so the second lookup costs milliseconds)."""
     from flows.audit import run_audit
     from flows.registry import check_registry, resolve_model
 
