@@ -45,11 +45,13 @@ def explain(
     chosen = split_methods(methods) or resolved_settings.methods
     from auditors import explain as run_explain
     from auditors import load_pretrained
+    from auditors.explain import check_prompt
 
     from flows.explain_files import write_explanation
     from flows.identity import check_methods
 
-    check_methods(chosen)  # before the model loads (seconds): a typo is named at once
+    check_methods(chosen)  # before the model loads (seconds): a typo or an empty prompt is named at once
+    check_prompt(prompt)
     if not image.is_file():
         raise FileNotFoundError(f"image not found: {image}")
     loaded_model, processor = load_pretrained(model)

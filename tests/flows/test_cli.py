@@ -238,3 +238,14 @@ def test_explain_names_an_unknown_method_before_loading_the_model(tmp_path, home
     result = runner.invoke(app, ["explain", "--model", str(tmp_path), "--image", str(tmp_path / "i.png"),
                                  "--prompt", "p", "--out", str(tmp_path / "o"), "--methods", "tam,tma"])
     assert result.exit_code == EXIT_BAD_INPUT and "unknown method(s): tma" in result.output
+
+
+@pytest.mark.parametrize("prompt", ["", "   "])
+def test_explain_names_an_empty_prompt_before_loading_the_model(prompt, tmp_path, home, monkeypatch):
+    import auditors
+
+    monkeypatch.setattr(auditors, "load_pretrained", lambda *a, **k: pytest.fail("the model was loaded first"))
+    result = runner.invoke(app, ["explain", "--model", str(tmp_path), "--image", str(tmp_path / "i.png"),
+                                 "--prompt", prompt, "--out", str(tmp_path / "o")])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "the prompt is empty" in result.output and "Traceback" not in result.output
