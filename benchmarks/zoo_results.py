@@ -4,7 +4,10 @@ Why: the zoo lives in a cache outside the repository (`auditors.demo.zoo`), so t
 card and the README quote from it are copied here, with each model's training time and load, into
 `benchmarks/results/zoo.json`.
 
-    .venv/bin/python -m benchmarks.zoo_results [--root ZOO_ROOT] [--out FILE]
+    .venv/bin/python -m benchmarks.zoo_results [--root ZOO_ROOT] [--threads N] [--out FILE]
+
+``--threads N`` collects the models the zoo trained with N torch threads in every stage (their own
+folder: another thread count trains other weights), by default into `zoo-threads<N>.json`.
 """
 
 from __future__ import annotations
@@ -59,15 +62,20 @@ def markdown_table(entries: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=None, help="zoo root (default: the zoo module's)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="the models trained with this many torch threads in every stage (default: the recipe's)")
+    parser.add_argument("--out", type=Path, default=None, help="results file (default: results/zoo.json, "
+                                                                 "results/zoo-threads<N>.json with --threads)")
     args = parser.parse_args(argv)
-    zoo = Zoo(args.root)
+    out = args.out or (RESULTS if args.threads is None else RESULTS.with_name(f"zoo-threads{args.threads}.json"))
+    zoo = Zoo(args.root, threads=args.threads)
     entries = [model_entry(m) for m in zoo.measured()]
-    document = {"benchmark": "zoo", "zoo": str(zoo.folder), "models": entries, "markdown_table": markdown_table(entries)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    document = {"benchmark": "zoo", "zoo": str(zoo.folder), "threads": args.threads or "the recipe's",
+                "models": entries, "markdown_table": markdown_table(entries)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     print(document["markdown_table"])
-    print(f"wrote {args.out} ({len(entries)} models)")
+    print(f"wrote {out} ({len(entries)} models)")
 
 
 if __name__ == "__main__":

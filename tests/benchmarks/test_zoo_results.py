@@ -31,3 +31,17 @@ def test_the_results_file_lists_measured_models_with_their_targets(tmp_path):
     assert any("shape wrong-word control" in miss for miss in clean["clean_target_misses"])  # the shipped miss
     assert shortcut["uses_its_cue"] == 1.0
     assert "| shortcut-corner-7 |" in document["markdown_table"] and "names its cue 1.00" in document["markdown_table"]
+
+
+def test_another_thread_count_is_collected_from_its_own_folder(tmp_path):
+    default, two_threads = Zoo(tmp_path), Zoo(tmp_path, threads=2)
+    assert default.folder != two_threads.folder  # other threads train other weights: their own folder
+    for zoo, name in ((default, "clean-none-7"), (two_threads, "clean-none-8")):
+        folder = zoo.folder / name
+        folder.mkdir(parents=True)
+        for file in ("evaluation.json", "training.json"):
+            shutil.copy(demo_model_dir("clean") / file, folder / file)
+
+    main(["--root", str(tmp_path), "--threads", "2", "--out", str(tmp_path / "t2.json")])
+    document = json.loads((tmp_path / "t2.json").read_text())
+    assert [m["name"] for m in document["models"]] == ["clean-none-8"] and document["threads"] == 2
