@@ -53,6 +53,17 @@ def zoo_seeds(n: int) -> tuple[int, ...]:
     return tuple(range(1, n + 1))
 
 
+def parse_seed_list(text: str | None) -> tuple[int, ...]:
+    """Seeds named on a command line ("3,8,4242"): the zoo's and the validity benchmark's seed lists."""
+    try:
+        seeds = tuple(int(part) for part in (text or "").split(",") if part.strip())
+    except ValueError:
+        raise SystemExit(f"seed lists are comma-separated integers, got {text!r}") from None
+    if any(seed < 0 for seed in seeds):
+        raise SystemExit(f"seeds are non-negative integers, got {text!r}")
+    return seeds
+
+
 def folder_name(variant: Variant, seed: int) -> str:
     kind = "shortcut" if variant.is_shortcut else "clean"
     return f"{kind}-{variant.cue or 'none'}-{seed}"
@@ -215,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description="Train (or list) the demo model zoo: clean + every shortcut cue, N seeds.")
     ap.add_argument("--seeds", type=int, default=10, help="number of seeds (1..N)")
+    ap.add_argument("--seed-list", default=None, help="comma-separated seeds instead of 1..N (e.g. 8,9,4242)")
     ap.add_argument("--root", default=None, help=f"zoo folder (default ${ZOO_ENV} or ~/.cache/mllm-audit/zoo)")
     ap.add_argument("--variants", default=None, help="comma-separated variant names (default: clean + every cue)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for every stage (default: the recipe's)")
@@ -223,7 +235,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     variants = tuple(parse_variant(v) for v in args.variants.split(",")) if args.variants else None
     zoo = Zoo(args.root, threads=args.threads)
-    seeds = zoo_seeds(args.seeds)
+    seeds = parse_seed_list(args.seed_list) if args.seed_list else zoo_seeds(args.seeds)
+    if not seeds:
+        raise SystemExit(f"--seed-list {args.seed_list!r} names no seed")
     if not args.status:
         zoo.fill(seeds, variants, log=lambda m: print(m, flush=True), jobs=args.jobs)
     models = zoo.models(seeds, variants)

@@ -18,6 +18,7 @@ import time
 from itertools import permutations
 from pathlib import Path
 
+from auditors.demo.zoo import parse_seed_list
 from benchmarks.machine import machine_info
 from benchmarks.validity.calibration import calibrate
 from benchmarks.validity.driver import AuditDriver
@@ -52,13 +53,6 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def _seed_list(text: str | None) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in (text or "").split(",") if part.strip())
-    except ValueError:
-        raise SystemExit(f"seed lists are comma-separated integers, got {text!r}") from None
-
-
 def _calibration_pairs(driver: AuditDriver, runs: dict[Trial, object], condition: str):
     """Every ordered pair of clean calibration models and the champion, judged both ways: an honest
     retrain comes out better or worse than its baseline by chance, and both directions are the null
@@ -75,8 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     load_start, started = os.getloadavg(), time.perf_counter()
     zoo = ZooModels(args.zoo, args.train)
     if args.report_seed_list or args.calibration_seed_list:
-        plan = ValidityPlan.with_seeds(zoo.cue_kinds, _seed_list(args.report_seed_list),
-                                       _seed_list(args.calibration_seed_list),
+        plan = ValidityPlan.with_seeds(zoo.cue_kinds, parse_seed_list(args.report_seed_list),
+                                       parse_seed_list(args.calibration_seed_list),
                                        args.champion_seed if args.champion_seed is not None else CHAMPION_SEED)
     else:
         plan = ValidityPlan.build(zoo.cue_kinds, args.seeds, args.calibration_seeds)

@@ -10,7 +10,7 @@ import pytest
 from auditors.demo.model import DemoModelConfig
 from auditors.demo.recipe import Recipe
 from auditors.demo.variants import Variant
-from auditors.demo.zoo import Zoo, default_zoo_root, describe, folder_name, zoo_seeds, zoo_variants
+from auditors.demo.zoo import Zoo, default_zoo_root, describe, folder_name, main, parse_seed_list, zoo_seeds, zoo_variants
 
 TINY = DemoModelConfig(vision_depth=2, vision_hidden=32, vision_intermediate=64, vision_heads=2, text_hidden=32,
                        text_layers=1, text_heads=2, text_kv_heads=1, text_intermediate=64, mrope_section=(2, 3, 3))
@@ -36,6 +36,18 @@ def test_names_seeds_variants_and_root(monkeypatch, tmp_path):
     assert default_zoo_root() == tmp_path
     monkeypatch.delenv("MLLM_AUDIT_ZOO")
     assert default_zoo_root().parts[-3:] == (".cache", "mllm-audit", "zoo")
+
+
+def test_seed_lists_name_seeds_and_refuse_anything_else(tmp_path, capsys):
+    assert parse_seed_list("8, 9,4242,") == (8, 9, 4242) and parse_seed_list(None) == ()
+    for bad in ("8;9", "eight", "-3"):
+        with pytest.raises(SystemExit, match="seed"):
+            parse_seed_list(bad)
+    main(["--root", str(tmp_path), "--seed-list", "8,4242", "--variants", "clean", "--status"])
+    listed = capsys.readouterr().out
+    assert "0/2 models complete" in listed and "clean-none-8: missing" in listed and "clean-none-4242: missing" in listed
+    with pytest.raises(SystemExit, match="names no seed"):
+        main(["--root", str(tmp_path), "--seed-list", ",", "--status"])
 
 
 def test_models_are_saved_measured_and_keyed_by_the_recipe(filled):
