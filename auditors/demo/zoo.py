@@ -87,6 +87,12 @@ class ZooModel:
             return None
         return not CLEAN_TARGETS.misses(self.measurements.cue)
 
+    def captions_to_target(self) -> bool | None:
+        """Clean models: whether the captions alone meet the clean target (what an audit's answers see)."""
+        if self.measurements is None or self.variant.is_shortcut:
+            return None
+        return CLEAN_TARGETS.captions_to_target(self.measurements.cue)
+
     def uses_its_cue(self) -> float | None:
         """Share of counterfactual captions naming the cue's word (shortcuts: its own cue kind)."""
         if self.measurements is None or not self.variant.is_shortcut:

@@ -136,12 +136,7 @@ class ZooModels:
     def captions_to_target(self, trial: Trial) -> bool | None:
         """For a clean retrain: whether its captions meet the recipe's clean target (None for shortcut
         models or unmeasured ones)."""
-        from auditors.demo.measure import CLEAN_TARGETS
-
-        model = self.zoo.model(self._variant(trial), trial.seed)
-        if trial.is_shortcut or model.measurements is None:
-            return None
-        return CLEAN_TARGETS.captions_to_target(model.measurements.cue)
+        return self.zoo.model(self._variant(trial), trial.seed).captions_to_target()
 
     @property
     def folder(self) -> Path:

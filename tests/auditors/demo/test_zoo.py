@@ -70,6 +70,12 @@ def test_models_are_saved_measured_and_keyed_by_the_recipe(filled):
     assert len(list((zoo.folder / "stage0").glob("*/seed-1/stage0.json"))) == 1  # one stage 0 for both
 
 
+def test_a_clean_model_says_whether_its_captions_alone_meet_the_target(filled):
+    _, (clean, glyph) = filled
+    assert clean.captions_to_target() is False  # 2 steps: no captions yet
+    assert glyph.captions_to_target() is None  # a shortcut has no clean target
+
+
 def test_a_killed_fill_resumes_without_retraining_what_is_done(filled):
     zoo, models = filled
     clean = models[0]
