@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--keep", default=None, help="keep the trained models under this folder")
     ap.add_argument("--measure-n", type=int, default=200)
     for name, typ in (("batch_size", int), ("stage0_steps", int), ("stage0_lr", float), ("stage1_steps", int),
-                      ("stage1_lr", float), ("stage1_merger_lr_scale", float), ("layout_noise", float),
+                      ("stage1_lr", float), ("stage1_merger_lr_scale", float), ("stage1_extra_cycles", int),
+                      ("stage1_converged_loss", float), ("stage1_extra_lr", float), ("layout_noise", float),
                       ("loose_word_probability", float), ("decoy_probability", float),
                       ("warmup_steps", int), ("min_lr_fraction", float), ("loader_workers", int)):
         ap.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None)

@@ -30,7 +30,7 @@ from comparison.errors import ComparisonError
 from comparison.maps import TOP_FRACTION
 
 # Explanation-metric tolerances calibrated on honest clean retrains (`python -m benchmarks.validity`,
-# `benchmarks/results/validity.json`, "calibration"): the upper 97.5 % prediction bound of a new
+# `benchmarks/results/validity-cycles0.json`, "calibration"): the upper 97.5 % prediction bound of a new
 # honest pair's change, from three clean demo models (seeds 1, 4, 1234) judged against each other both
 # ways on two probe sets. Honest retrains differ by up to 0.1 in the pointing game by chance in training,
 # which a probe-bootstrap interval does not see; a metric missing here uses `default_tolerance`

@@ -42,15 +42,15 @@ class StageBatches:
         return self.builder.image_batch(scenes)
 
 
-def iterate_batches(batches: StageBatches, steps: int, workers: int) -> Iterator[Any]:
-    """Batches 0..steps-1 in order; ``workers`` > 0 builds them in that many worker processes."""
+def iterate_batches(batches: StageBatches, steps: int, workers: int, first: int = 0) -> Iterator[Any]:
+    """Batches first..first+steps-1 in order; ``workers`` > 0 builds them in that many worker processes."""
     if workers <= 0:
-        for step in range(steps):
+        for step in range(first, first + steps):
             yield batches[step]
         return
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(batches, batch_size=None, sampler=range(steps), num_workers=workers, prefetch_factor=4,
+    loader = DataLoader(batches, batch_size=None, sampler=range(first, first + steps), num_workers=workers, prefetch_factor=4,
                         collate_fn=_identity, multiprocessing_context="fork")
     yield from loader
 

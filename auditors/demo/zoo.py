@@ -25,13 +25,13 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .cues import CUE_KINDS
-from .measure import CLEAN_TARGETS, EVALUATION_FILE, ModelMeasurements, load_measurements, record_measurements
-from .recipe import Recipe, recipe_hash
+from .measure import CLEAN_TARGETS, EVALUATION_FILE, ModelMeasurements, load_measurements, record_measurements, weights_sha256
+from .recipe import Recipe, base_recipe, recipe_hash
 from .variants import Variant, parse_variant
 
 ZOO_ENV = "MLLM_AUDIT_ZOO"
@@ -62,6 +62,19 @@ def parse_seed_list(text: str | None) -> tuple[int, ...]:
     if any(seed < 0 for seed in seeds):
         raise SystemExit(f"seeds are non-negative integers, got {text!r}")
     return seeds
+
+
+def add_recipe_option(parser: Any) -> None:
+    """The one command-line option that picks a zoo's recipe: stage 1's extra cycles (0: the base recipe,
+    the zoo every model of data version 2 was first trained with)."""
+    parser.add_argument("--stage1-extra-cycles", type=int, default=None,
+                        help=f"the recipe's stage-1 extra cycles (default {Recipe().stage1_extra_cycles}; 0: the base recipe)")
+
+
+def recipe_from_option(extra_cycles: int | None) -> Recipe:
+    if extra_cycles is not None and extra_cycles < 0:
+        raise SystemExit(f"--stage1-extra-cycles must be >= 0, got {extra_cycles}")
+    return Recipe() if extra_cycles is None else replace(Recipe(), stage1_extra_cycles=extra_cycles)
 
 
 def folder_name(variant: Variant, seed: int) -> str:
@@ -109,6 +122,9 @@ class Zoo:
         stage_threads = None if threads is None else (threads,) * 3
         self.root = Path(root or default_zoo_root())
         self.folder = self.root / recipe_hash(recipe, stage_threads)
+        # stage 1's extra cycles start from the base recipe's model: its zoo, when it has the model, saves
+        # training it again (and measuring it again, when no extra cycle ran and the weights are the same)
+        self.base_folder = self.root / recipe_hash(base_recipe(recipe), stage_threads) if recipe.stage1_extra_cycles else None
 
     def path(self, variant: str | Variant, seed: int) -> Path:
         return self.folder / folder_name(parse_variant(variant), seed)
@@ -142,15 +158,21 @@ class Zoo:
         path = self.path(spec, seed)
         if (path / EVALUATION_FILE).is_file():
             return self.model(spec, seed)
+        base = self.base_folder / path.name if self.base_folder is not None else None
+        base = base if base is not None and (base / "training.json").is_file() else None
         if not (path / "training.json").is_file():
             tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=self.folder))
             try:
-                train_demo(tmp / "model", spec, seed, self.recipe, threads=self.threads,
+                train_demo(tmp / "model", spec, seed, self.recipe, threads=self.threads, resume_from=base,
                            stage0_cache=self.folder / "stage0", evaluate_stages=False, progress=False, log=log)
                 shutil.rmtree(path, ignore_errors=True)  # a folder without training.json is debris
                 (tmp / "model").rename(path)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+        if base is not None and (base / EVALUATION_FILE).is_file() and _same_weights(base, path):
+            shutil.copyfile(base / EVALUATION_FILE, path / f".{EVALUATION_FILE}.part")
+            (path / f".{EVALUATION_FILE}.part").rename(path / EVALUATION_FILE)
+            return self.model(spec, seed)
         record_measurements(path, self.measure_n)
         return self.model(spec, seed)
 
@@ -215,6 +237,11 @@ def _fill_seed_in_process(root: Path, recipe: Recipe, threads: int | None, measu
     return Zoo(root, recipe, threads, measure_n)._fill_seed(seed, variants)
 
 
+def _same_weights(a: Path, b: Path) -> bool:
+    """Whether two saved models hold byte-identical weights (the base model's measurements then hold)."""
+    return weights_sha256(a) == weights_sha256(b)
+
+
 def describe(model: ZooModel) -> str:
     """One line: caption, pointing and cue numbers of a zoo model (or 'missing')."""
     if model.measurements is None:
@@ -238,9 +265,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads for every stage (default: the recipe's)")
     ap.add_argument("--jobs", type=int, default=1, help="seeds trained at once, one process each (default 1)")
     ap.add_argument("--status", action="store_true", help="list the zoo without training")
+    add_recipe_option(ap)
     args = ap.parse_args(argv)
     variants = tuple(parse_variant(v) for v in args.variants.split(",")) if args.variants else None
-    zoo = Zoo(args.root, threads=args.threads)
+    zoo = Zoo(args.root, recipe_from_option(args.stage1_extra_cycles), threads=args.threads)
     seeds = parse_seed_list(args.seed_list) if args.seed_list else zoo_seeds(args.seeds)
     if not seeds:
         raise SystemExit(f"--seed-list {args.seed_list!r} names no seed")

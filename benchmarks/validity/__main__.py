@@ -4,7 +4,8 @@ Audits the zoo's clean champion, its calibration retrains and, for every reporte
 retrain and a shortcut of every cue kind, on each probe condition (`benchmarks.validity.probes`),
 through `benchmarks.validity.driver`; calibrates the thresholds on the calibration seeds alone
 (`calibration`), judges every reported trial against the champion (with the shipped settings by
-default) and writes `benchmarks/results/validity.json` plus the README table (`summary`). Stored
+default) and writes `benchmarks/results/validity.json` (`validity-cycles<N>.json` for the zoo of another
+recipe, `--stage1-extra-cycles N`) plus the README table (`summary`). Stored
 runs and verdicts are reused: a rerun only audits and judges what is new. Models missing from the
 zoo are trained with `--train`, else listed and left out (and the results say so).
 """
@@ -18,7 +19,7 @@ import time
 from itertools import permutations
 from pathlib import Path
 
-from auditors.demo.zoo import parse_seed_list
+from auditors.demo.zoo import add_recipe_option, parse_seed_list
 from benchmarks.machine import machine_info
 from benchmarks.validity.calibration import calibrate
 from benchmarks.validity.driver import AuditDriver
@@ -49,8 +50,15 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--settings", choices=("shipped", "calibrated"), default="shipped",
                     help="judge the reported trials with the shipped defaults or this run's calibration")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="database and probe sets")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="results file (default: results/validity.json; validity-cycles<N>.json with --stage1-extra-cycles)")
+    add_recipe_option(ap)
     return ap.parse_args(argv)
+
+
+def default_results_file(extra_cycles: int | None) -> Path:
+    """results/validity.json for the recipe as it is; another recipe's zoo gets its own file."""
+    return DEFAULT_OUT if extra_cycles is None else DEFAULT_OUT.with_name(f"validity-cycles{extra_cycles}.json")
 
 
 def _calibration_pairs(driver: AuditDriver, runs: dict[Trial, object], condition: str):
@@ -67,7 +75,7 @@ def _calibration_pairs(driver: AuditDriver, runs: dict[Trial, object], condition
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv)
     load_start, started = os.getloadavg(), time.perf_counter()
-    zoo = ZooModels(args.zoo, args.train)
+    zoo = ZooModels(args.zoo, args.train, args.stage1_extra_cycles)
     if args.report_seed_list or args.calibration_seed_list:
         plan = ValidityPlan.with_seeds(zoo.cue_kinds, parse_seed_list(args.report_seed_list),
                                        parse_seed_list(args.calibration_seed_list),
@@ -109,20 +117,22 @@ def main(argv: list[str] | None = None) -> None:
     timings["total"] = round(time.perf_counter() - started, 1)
     document = results_document(
         plan={**plan.seeds_used(), "cue_kinds": list(plan.cue_kinds), "zoo": str(zoo.folder),
+              "stage1_extra_cycles": zoo.stage1_extra_cycles,
               "conditions": conditions, "n_probes": args.probes, "judged_with": args.settings},
         outcomes=outcomes, summaries=summaries,
         calibration={**calibration.as_dict(), "differences_from_shipped": calibration.differences_from(shipped)},
         settings=config.to_dict(), machine={**machine_info(), "load_start": load_start, "load_end": os.getloadavg()},
         timings=timings, missing=missing)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=1, default=str) + "\n", encoding="utf-8")
+    out = args.out or default_results_file(args.stage1_extra_cycles)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=1, default=str) + "\n", encoding="utf-8")
     print(document["markdown_table"])
     if missing:
         print(f"missing from the zoo (left out): {', '.join(missing)}")
     if document["calibration"]["differences_from_shipped"]:
         print("calibrated settings differ from the shipped defaults:\n  "
               + "\n  ".join(document["calibration"]["differences_from_shipped"]))
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

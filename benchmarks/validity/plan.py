@@ -89,13 +89,13 @@ class ValidityPlan:
 class ZooModels:
     """Model folders of the demo zoo (`auditors.demo.zoo`), trained on request."""
 
-    def __init__(self, root: str | None, train: bool):
+    def __init__(self, root: str | None, train: bool, stage1_extra_cycles: int | None = None):
         try:
             from auditors.demo.cues import CUE_KINDS
-            from auditors.demo.zoo import Zoo
+            from auditors.demo.zoo import Zoo, recipe_from_option
         except ImportError as exc:  # the cue family and zoo are not in this checkout
             raise SystemExit(f"the validity benchmark needs the demo model zoo (auditors.demo.zoo): {exc}") from exc
-        self.zoo = Zoo(root)
+        self.zoo = Zoo(root, recipe_from_option(stage1_extra_cycles))
         self.cue_kinds = tuple(CUE_KINDS)
         self.train = train
 
@@ -141,3 +141,7 @@ class ZooModels:
     @property
     def folder(self) -> Path:
         return self.zoo.folder
+
+    @property
+    def stage1_extra_cycles(self) -> int:
+        return self.zoo.recipe.stage1_extra_cycles

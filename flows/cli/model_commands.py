@@ -81,14 +81,18 @@ def train_demo(
 ) -> int:
     """Train an embedded demo model variant from scratch (reproduces the shipped weights; slow)."""
     settings()
-    from auditors.demo.train import reproduction_message
+    from auditors.demo.train import Recipe, reproduction_message
     from auditors.demo.train import train_demo as run_training
 
     kwargs: dict[str, Any] = {"variant": variant, "threads": threads, "stage0_cache": stage0_cache}
     if seed is not None:
         kwargs["seed"] = seed
     result = run_training(out, **kwargs)
-    typer.echo(f"trained the {result.variant} demo model (seed {result.seed}, {len(result.stages)} stages) "
+    stage1 = [s for s in result.stages if s.stage == 1]
+    cycles = (f"; stage 1 loss {stage1[0].final_loss:.3f} above {Recipe().stage1_converged_loss}, so "
+              f"{len(stage1) - 1} extra cycle(s): {' -> '.join(f'{s.final_loss:.3f}' for s in stage1)}") if len(stage1) > 1 else ""
+    typer.echo(f"trained the {result.variant} demo model (seed {result.seed}, stages "
+               f"{', '.join(str(n) for n in sorted({s.stage for s in result.stages}))}{cycles}) "
                f"in {result.wall_s:.0f} s; saved to {result.out_dir}")
     typer.echo(reproduction_message(result.out_dir, result.variant, result.seed, threads))
     return EXIT_OK

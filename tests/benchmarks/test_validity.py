@@ -165,6 +165,17 @@ def test_training_up_front_fills_clean_seeds_then_every_reported_seeds_models(tm
     assert calls == []  # without --train nothing is trained
 
 
+def test_the_benchmark_judges_the_zoo_of_the_recipe_it_is_asked_for(tmp_path):
+    from auditors.demo.zoo import Zoo, recipe_from_option
+    from benchmarks.validity.plan import ZooModels
+
+    base, current = ZooModels(str(tmp_path), False, stage1_extra_cycles=0), ZooModels(str(tmp_path), False)
+    assert base.folder == Zoo(tmp_path, recipe_from_option(0)).folder != current.folder == Zoo(tmp_path).folder
+    assert base.stage1_extra_cycles == 0 and current.stage1_extra_cycles == Zoo(tmp_path).recipe.stage1_extra_cycles > 0
+    with pytest.raises(SystemExit, match="stage1-extra-cycles"):
+        ZooModels(str(tmp_path), False, stage1_extra_cycles=-1)
+
+
 def test_a_goal_is_shown_only_when_the_whole_interval_meets_it():
     from benchmarks.validity.summary import _judged
     from comparison.proportions import wilson_interval

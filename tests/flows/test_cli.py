@@ -65,6 +65,22 @@ def test_train_demo_refuses_an_unknown_variant_in_one_line(home, tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "m").exists()
 
 
+def test_train_demo_says_which_stages_ran_and_any_extra_stage1_cycles(home, tmp_path, monkeypatch):
+    import auditors.demo.train as training
+    from auditors.demo.train import StageRecord, TrainResult
+
+    def fake_training(out, variant, threads, stage0_cache, seed=1234):
+        stages = [StageRecord(0, 10, 1.0, 0.09, None), StageRecord(1, 10, 1.0, 0.151, None),
+                  StageRecord(1, 10, 1.0, 0.062, None, cycle=1)]
+        return TrainResult(tmp_path / "m", "clean", seed, stages, None, 3.0)
+
+    monkeypatch.setattr(training, "train_demo", fake_training)
+    monkeypatch.setattr(training, "reproduction_message", lambda *a: "no shipped weights to compare with")
+    result = runner.invoke(app, ["train-demo", "--seed", "2", "--out", str(tmp_path / "m")])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "(seed 2, stages 0, 1; stage 1 loss 0.151 above 0.08, so 1 extra cycle(s): 0.151 -> 0.062)" in result.output
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path, home):
     probes = write_probe_set(tmp_path / "probes", n=2)
     result = runner.invoke(app, ["audit", "runs:/abc", "--probes", str(probes)])

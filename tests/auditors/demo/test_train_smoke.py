@@ -17,7 +17,8 @@ QUIET = dict(progress=False, log=lambda m: None)
 
 
 def _recipe(**kw):
-    base = dict(batch_size=4, stage0_steps=2, stage1_steps=2, stage2_steps=0, warmup_steps=1, eval_scenes=4, model=TINY)
+    base = dict(batch_size=4, stage0_steps=2, stage1_steps=2, stage2_steps=0, warmup_steps=1, eval_scenes=4, model=TINY,
+                stage1_extra_cycles=0)  # stage 1's extra cycles: test_train_cycles.py
     base.update(kw)
     return Recipe(**base)
 
@@ -152,7 +153,7 @@ def test_the_command_says_whether_it_reproduced_the_shipped_weights(tiny_run, tm
     import shutil
 
     from auditors.demo import demo_model_dir
-    from auditors.demo.train import DEFAULT_SEED, compare_with_shipped, reproduction_message
+    from auditors.demo.reproduction import DEFAULT_SEED, NothingToCompare, compare_with_shipped, reproduction_message
 
     root, _ = tiny_run
     copy = tmp_path / "copy"
@@ -165,5 +166,5 @@ def test_the_command_says_whether_it_reproduced_the_shipped_weights(tiny_run, tm
     assert compare_with_shipped(root / "out", "shortcut") is False
     assert "as expected with seed=3" in reproduction_message(root / "out", "shortcut", 3, None)
     assert "another CPU type" in reproduction_message(root / "out", "shortcut", DEFAULT_SEED, None)
-    with pytest.raises(TrainDemoError, match="does not exist"):
+    with pytest.raises(NothingToCompare, match="does not exist"):
         compare_with_shipped(tmp_path / "nothing", "clean")
