@@ -103,10 +103,31 @@ def record_measurements(path: str | Path, n: int = 200, extra: dict[str, Any] | 
     record = {"measurements": measured.as_dict(), "n_scenes": n, "weights_sha256": weights_sha256(path),
               "measure_s": round(time.time() - t0, 1), "load_average": list(os.getloadavg()),
               "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(extra or {})}
-    part = Path(path) / f".{EVALUATION_FILE}.part"
-    part.write_text(json.dumps(record, indent=1))
-    part.rename(Path(path) / EVALUATION_FILE)
+    _write_evaluation(path, json.dumps(record, indent=1))
     return measured
+
+
+def carry_measurements(source: str | Path, target: str | Path) -> bool:
+    """Give ``target`` the measurements recorded for ``source`` when it holds the very weights they measured
+    (the sha256 the record carries); whether it did. Why: a model carried over unchanged from another
+    recipe's zoo need not be measured again."""
+    import json
+
+    file = Path(source) / EVALUATION_FILE
+    if not file.is_file():
+        return False
+    text = file.read_text()
+    if json.loads(text).get("weights_sha256") != weights_sha256(target):
+        return False
+    _write_evaluation(target, text)
+    return True
+
+
+def _write_evaluation(path: str | Path, text: str) -> None:
+    """Write ``evaluation.json`` atomically: a reader finds the whole file or none."""
+    part = Path(path) / f".{EVALUATION_FILE}.part"
+    part.write_text(text)
+    part.rename(Path(path) / EVALUATION_FILE)
 
 
 def load_measurements(path: str | Path) -> ModelMeasurements | None:

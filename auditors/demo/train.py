@@ -76,6 +76,11 @@ class TrainResult:
     untrained_eval: dict[str, Any] | None
     wall_s: float
 
+    @property
+    def stage1_losses(self) -> list[float]:
+        """Stage 1's final loss per cycle: the first, then any extra ones (``_extra_stage1_cycles``)."""
+        return [s.final_loss for s in self.stages if s.stage == 1]
+
 
 def _param_groups(model: Any, stage: int, lr: float, recipe: Recipe) -> list[dict[str, Any]]:
     for p in model.parameters():

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from .cues import CUE_KINDS
-from .measure import CLEAN_TARGETS, EVALUATION_FILE, ModelMeasurements, load_measurements, record_measurements, weights_sha256
+from .measure import (CLEAN_TARGETS, EVALUATION_FILE, ModelMeasurements, carry_measurements, load_measurements,
+                      record_measurements)
 from .recipe import Recipe, base_recipe, recipe_hash
 from .variants import Variant, parse_variant
 
@@ -169,11 +170,8 @@ class Zoo:
                 (tmp / "model").rename(path)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-        if base is not None and (base / EVALUATION_FILE).is_file() and _same_weights(base, path):
-            shutil.copyfile(base / EVALUATION_FILE, path / f".{EVALUATION_FILE}.part")
-            (path / f".{EVALUATION_FILE}.part").rename(path / EVALUATION_FILE)
-            return self.model(spec, seed)
-        record_measurements(path, self.measure_n)
+        if base is None or not carry_measurements(base, path):  # no extra cycle ran: the base's numbers hold
+            record_measurements(path, self.measure_n)
         return self.model(spec, seed)
 
     def fill(self, seeds: Sequence[int], variants: Sequence[Variant] | None = None,
@@ -235,11 +233,6 @@ def _fill_seed_in_process(root: Path, recipe: Recipe, threads: int | None, measu
                           variants: Sequence[Variant]) -> list[str]:
     """`Zoo._fill_seed` in a worker process of `Zoo.fill` (the parent holds the zoo's lock)."""
     return Zoo(root, recipe, threads, measure_n)._fill_seed(seed, variants)
-
-
-def _same_weights(a: Path, b: Path) -> bool:
-    """Whether two saved models hold byte-identical weights (the base model's measurements then hold)."""
-    return weights_sha256(a) == weights_sha256(b)
 
 
 def describe(model: ZooModel) -> str:

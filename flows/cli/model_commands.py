@@ -88,9 +88,9 @@ def train_demo(
     if seed is not None:
         kwargs["seed"] = seed
     result = run_training(out, **kwargs)
-    stage1 = [s for s in result.stages if s.stage == 1]
-    cycles = (f"; stage 1 loss {stage1[0].final_loss:.3f} above {Recipe().stage1_converged_loss}, so "
-              f"{len(stage1) - 1} extra cycle(s): {' -> '.join(f'{s.final_loss:.3f}' for s in stage1)}") if len(stage1) > 1 else ""
+    losses = result.stage1_losses
+    cycles = (f"; stage 1 loss {losses[0]:.3f} above {Recipe().stage1_converged_loss}, so {len(losses) - 1} extra "
+              f"cycle(s): {' -> '.join(f'{x:.3f}' for x in losses)}") if len(losses) > 1 else ""
     typer.echo(f"trained the {result.variant} demo model (seed {result.seed}, stages "
                f"{', '.join(str(n) for n in sorted({s.stage for s in result.stages}))}{cycles}) "
                f"in {result.wall_s:.0f} s; saved to {result.out_dir}")
