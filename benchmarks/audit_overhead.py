@@ -32,31 +32,23 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import machine_info
 from benchmarks.overhead_sides import BATCH_SIZE, LEVERS, METHODS, N_PROBES
+from testkit.loopback import prefect_server
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "audit_overhead.json"
 GOAL_OVERHEAD = 0.25
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+SERVER_START_TIMEOUT_S = 300.0  # the Prefect server's start is set-up: generous on a loaded machine
 
 
 def _environment(root: Path, api_url: str | None, code_root: Path = REPO) -> dict[str, str]:
@@ -68,25 +60,6 @@ def _environment(root: Path, api_url: str | None, code_root: Path = REPO) -> dic
     if api_url:
         env["PREFECT_API_URL"] = api_url
     return env
-
-
-def start_prefect_server(root: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    log = open(root / "prefect-server.log", "w")  # noqa: SIM115 - closed with the process
-    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=_environment(root, None), stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return server, url
-        except OSError:
-            time.sleep(1)
-    os.killpg(server.pid, signal.SIGTERM)
-    raise SystemExit("prefect server did not become healthy within 300 s")
 
 
 def side(code: tuple[str, Path], root: Path, api_url: str, *args: str, script: str = "overhead_sides.py") -> dict[str, Any]:
@@ -144,8 +117,9 @@ def main() -> None:
     args = parser.parse_args()
     started_at, load_start = datetime.now(timezone.utc), list(os.getloadavg())
     root = Path(tempfile.mkdtemp(prefix="mllm-audit-overhead-"))
-    server, api_url = start_prefect_server(root)
-    try:
+    # the deployment's API, on loopback; stopped (its process group with it) when the rounds end or fail
+    with prefect_server(root / "prefect-server", start_timeout_s=SERVER_START_TIMEOUT_S) as server:
+        api_url = server.url
         home = root / "home"
         code = (args.python, args.code_root)
         prepared = side(code, root, api_url, "prepare", "--home", str(home))
@@ -176,9 +150,6 @@ def main() -> None:
         stages = side(code, root, api_url, "--home", str(home), "--probe-dir", prepared["probe_dir"], "--db",
                       fresh_database(template, root, "stages"), script="overhead_stages.py") \
             if args.code_root == REPO else None
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
     result = {
         "benchmark": "audit_overhead",
         "definition": __doc__.split("What is timed")[1].split("`break_even")[0].strip(),

@@ -1,7 +1,7 @@
 """How fast `mllm-audit audit` stops on SIGTERM and SIGINT, at three moments of an audit.
 
 Why: a scheduler, a worker or a person pressing Ctrl-C expects an audit to stop within seconds
-(issue 11). The cases are the behavioural test's (`tests/flows/stop_scenarios.py`: the demo models,
+(issue 11). The cases are the behavioural test's (`testkit/stop_scenarios.py`: the demo models,
 a small probe set, a database per case): the signal at start-up (Prefect's temporary API starting),
 mid-batch (with the temporary API and with a loopback `prefect server`) and after the verdict
 (alerts and report). Recorded per case: the exit code, seconds from
@@ -27,8 +27,8 @@ CASES = (("startup", "temporary API"), ("mid-batch", "temporary API"), ("mid-bat
 
 
 def main() -> None:
-    from tests.flows.stop_scenarios import SIGNALS, interrupt, prepare
-    from tests.loopback import prefect_server
+    from testkit.loopback import prefect_server
+    from testkit.stop_scenarios import SIGNALS, interrupt, prepare
 
     out = REPO / "benchmarks" / "results" / "stop_on_signal.json"
     load_start = list(os.getloadavg())

@@ -40,17 +40,16 @@ def _run(args: list[str], tracking_uri: str, tmp: Path) -> dict:
 
 
 def main() -> None:
-    from auditors.demo import demo_model_dir
+    from auditors.demo import build_default_probe_set, demo_model_dir
 
-    from tests.flows.helpers import write_probe_set
-    from tests.loopback import free_port
+    from testkit.loopback import free_port
 
     out = REPO / "benchmarks" / "results" / "unreachable_registry.json"
     load_start = list(os.getloadavg())
     cases = []
     with tempfile.TemporaryDirectory(prefix="mllm-audit-unreachable-") as name:
         tmp = Path(name)
-        probes = write_probe_set(tmp / "probes", n=1)
+        probes = build_default_probe_set(tmp / "probes", n=1)  # the product's own builder, not a test factory
         silent = socket.socket()
         silent.bind(("127.0.0.1", 0))
         silent.listen(64)  # completes handshakes from its backlog, never answers

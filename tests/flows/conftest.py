@@ -106,8 +106,8 @@ def audit_env(tmp_path_factory, saved_models, prefect_harness):
 @pytest.fixture(scope="session")
 def loopback_prefect(tmp_path_factory):
     """One real `prefect server` on 127.0.0.1 for the tests that need a server, not the temporary
-    API (`tests.loopback`); its API URL. Tests that read it back filter by their own resources."""
-    from tests.loopback import prefect_server
+    API (`testkit.loopback`); its API URL. Tests that read it back filter by their own resources."""
+    from testkit.loopback import prefect_server
 
     with prefect_server(tmp_path_factory.mktemp("prefect-server")) as server:
         yield server.url

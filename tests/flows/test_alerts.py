@@ -22,6 +22,7 @@ from flows.alerts import (
 )
 from flows.registry import TAG_REPORT, TAG_RUN_ID, TAG_VERDICT
 from storage.records import ModelVersionRecord, ProbeSetRecord
+from testkit.loopback import free_port
 
 
 def _payload(**kw) -> AlertPayload:
@@ -130,10 +131,7 @@ def test_webhook_server_that_never_answers_times_out_without_hanging():
 
 
 def test_webhook_unreachable_and_bad_url_return_failures():
-    free = socket.socket()
-    free.bind(("127.0.0.1", 0))
-    port = free.getsockname()[1]
-    free.close()  # nothing listens there now: connection refused
+    port = free_port()  # nothing listens there: connection refused
     refused = post_webhook(f"http://127.0.0.1:{port}/", _payload(), retries=1, sleep=_no_sleep)
     assert not refused.ok and refused.attempts == 2 and "connection failed" in refused.error
     bad = post_webhook("ftp://example.invalid/x", _payload())

@@ -12,8 +12,8 @@ import urllib.parse
 
 import pytest
 
+from testkit.loopback import mlflow_server
 from tests.flows.helpers import judge_strictly, write_probe_set
-from tests.loopback import mlflow_server
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,8 @@ import yaml
 
 from flows.config import load_settings
 from flows.registry import register_model
+from testkit.loopback import prefect_server, stop_process_group
 from tests.flows.helpers import write_probe_set
-from tests.loopback import prefect_server, stop_process_group
 
 EXPECTED = {"nightly-audit": "audit-model-version", "registry-watch": "watch-registry", "self-check": "check-environment",
             "compliance-dossier": "compliance-dossier"}

@@ -23,7 +23,7 @@ from flows.registry.reachability import (
     forget_reachable,
 )
 from flows.tasks import _NO_RETRY
-from tests.loopback import free_port
+from testkit.loopback import free_port
 
 
 @pytest.fixture(autouse=True)

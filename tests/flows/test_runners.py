@@ -8,6 +8,7 @@ import pytest
 
 from flows.errors import DaskUnreachableError, FlowsError
 from flows.runners import check_scheduler_answers
+from testkit.loopback import free_port
 
 
 def test_a_listening_scheduler_passes():
@@ -20,9 +21,7 @@ def test_a_listening_scheduler_passes():
 
 
 def test_a_closed_port_is_named_as_an_unusable_service():
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # free a moment ago: nothing listens there
     with pytest.raises(DaskUnreachableError, match=f"no Dask scheduler answers at 127.0.0.1:{port} .*--dask local"):
         check_scheduler_answers(f"127.0.0.1:{port}", timeout_s=2.0)
     assert issubclass(DaskUnreachableError, FlowsError)  # the command line's exit code 2

@@ -16,7 +16,7 @@ import signal
 import pytest
 
 from storage.repository import AuditRepository
-from tests.flows.stop_scenarios import MOMENTS, SIGNALS, interrupt, prepare, rerun
+from testkit.stop_scenarios import MOMENTS, SIGNALS, interrupt, prepare, rerun
 
 pytestmark = pytest.mark.slow
 

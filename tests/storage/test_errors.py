@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from storage.errors import (
 )
 from storage.migrate import upgrade
 from storage.repository import AuditRepository
+from testkit.loopback import free_port
 
 
 @pytest.mark.parametrize(
@@ -60,15 +60,9 @@ def test_a_file_that_is_not_a_database_is_reported_and_left_alone(tmp_path: Path
     assert bogus.read_bytes() == before
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_unreachable_postgresql_server_fails_fast_with_one_line() -> None:
     import psycopg  # noqa: F401  (the [dev] extra installs it: the test must not pass vacuously)
-    url = f"postgresql+psycopg://audit:secret@127.0.0.1:{_closed_port()}/audit"
+    url = f"postgresql+psycopg://audit:secret@127.0.0.1:{free_port()}/audit"
     started = time.monotonic()
     with pytest.raises(DatabaseUnreachableError, match=r"cannot use database postgresql\+psycopg://audit:\*\*\*@127\.0\.0\.1") as excinfo:
         AuditRepository(url)

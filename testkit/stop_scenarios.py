@@ -1,7 +1,7 @@
 """Stop a real `mllm-audit audit` process with SIGTERM or SIGINT at a chosen moment, then rerun it.
 
-Shared by the behavioural test (`test_stop_on_signal.py`: exit code, that it stops at all, that the
-rerun completes without duplicates) and the benchmark that records the stop times
+Shared by the behavioural test (`tests/flows/test_stop_on_signal.py`: exit code, that it stops at
+all, that the rerun completes without duplicates) and the benchmark that records the stop times
 (`benchmarks/stop_on_signal.py`). The audit is the demo's: the shortcut version (@candidate) against
 the clean one (@champion), on a small default probe set, each case with a database of its own.
 

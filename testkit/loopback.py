@@ -1,11 +1,13 @@
-"""Start and stop real `mlflow server` and `prefect server` processes on 127.0.0.1 for tests.
+"""Start and stop real `mlflow server` and `prefect server` processes on 127.0.0.1 for the tests and
+the benchmarks.
 
-Why one helper: every test (and benchmark) that needs a real server must bind loopback only, wait
+Why one helper: every test and benchmark that needs a real server must bind loopback only, wait
 a bounded time for it to answer, and stop everything it started, the server's own children
 included. Each server runs in its own process group (`start_new_session`), so stopping is one
 `killpg` (SIGTERM, then SIGKILL after a grace period), and MLflow runs with
 `MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false` (otherwise it spawns job-runner processes that outlive
-it). A server that does not answer within `start_timeout_s` fails the test with its log's tail.
+it). A server that does not answer within `start_timeout_s` raises `ServerStartError` with its
+log's tail (failing the test or the benchmark).
 """
 
 from __future__ import annotations
