@@ -22,6 +22,7 @@ from auditors.errors import AuditorInputError
 from auditors.explain import (DEFAULT_METHODS, attribute_all, build_explanation, check_prompt, explain,
                               extra_scales, ranked_positions, resolve_methods)
 from auditors.explanation import Explanation
+from auditors.gc_policy import batch_collections
 from auditors.images import load_image
 from auditors.settings import ExplainSettings
 from auditors.state import ExplainState
@@ -53,16 +54,22 @@ def explain_batch(model, processor, images: Sequence, prompts: str | Sequence[st
         raise AuditorInputError(f"batch_size must be >= 1, got {batch_size}")
     adapter = adapter_for(model)
     explanations: list[Explanation] = []
-    for start in range(0, len(images), size):
-        pils = [load_image(image) for image in images[start: start + size]]
-        if len(pils) == 1:  # a batch of one is explain itself (its generation also carries the rankings)
-            explanations.append(explain(model, processor, pils[0], prompt_list[start], methods=methods,
-                                        settings=settings))
-            explanations[-1].timings["batch_size"] = 1.0
-            continue
-        explanations += _explain_chunk(model, processor, adapter, pils, prompt_list[start: start + size],
-                                       explainers, settings)
+    with batch_collections():
+        for start in range(0, len(images), size):
+            _explain_slice(model, processor, adapter, images[start: start + size], prompt_list[start: start + size],
+                           methods, explainers, settings, explanations)
     return explanations
+
+
+def _explain_slice(model, processor, adapter, images, prompts, methods, explainers, settings,
+                   explanations: list[Explanation]) -> None:
+    """One forward's probes, appended to `explanations`."""
+    pils = [load_image(image) for image in images]
+    if len(pils) == 1:  # a batch of one is explain itself (its generation also carries the rankings)
+        explanations.append(explain(model, processor, pils[0], prompts[0], methods=methods, settings=settings))
+        explanations[-1].timings["batch_size"] = 1.0
+        return
+    explanations += _explain_chunk(model, processor, adapter, pils, prompts, explainers, settings)
 
 
 def _explain_chunk(model, processor, adapter, pils, prompts, explainers, settings) -> list[Explanation]:

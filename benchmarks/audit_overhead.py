@@ -8,7 +8,7 @@ writes the report and regenerates the model's compliance dossier, exactly as `ml
 models:/NAME@candidate` does every night —
 against **pure explain**: the same model opened from the same folder and the same 200 probes
 explained with the same call the audit's worker makes (`auditors.explain_batch`, 16 per forward),
-nothing else. Each side runs in a fresh process with the same libraries already imported (torch,
+nothing else. The measured packages are byte-compiled first, as an installed deployment has them. Each side runs in a fresh process with the same libraries already imported (torch,
 transformers, the project's packages and so Prefect, the orchestrator every scheduled audit runs
 under; what the audit imports itself — MLflow, great-expectations, SQLAlchemy, Plotly — is timed),
 alternating, several rounds (`benchmarks.overhead_sides`); overhead = audit / explain - 1 per round,
@@ -48,6 +48,7 @@ from testkit.loopback import prefect_server
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "audit_overhead.json"
 GOAL_OVERHEAD = 0.25
+PACKAGES = ("auditors", "comparison", "flows", "reports", "storage")
 SERVER_START_TIMEOUT_S = 300.0  # the Prefect server's start is set-up: generous on a loaded machine
 
 
@@ -105,6 +106,14 @@ def summarise(explains: list[dict], audits: list[dict]) -> dict[str, Any]:
     }
 
 
+def compile_sources(python: str, code_root: Path) -> None:
+    """Byte-compile the measured packages, as any installed deployment has them (pip compiles on
+    install); otherwise a machine with PYTHONDONTWRITEBYTECODE set compiles them again in every
+    timed process."""
+    packages = [str(code_root / name) for name in PACKAGES if (code_root / name).is_dir()]
+    subprocess.run([python, "-m", "compileall", "-q", *packages], check=True, capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -117,6 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     started_at, load_start = datetime.now(timezone.utc), list(os.getloadavg())
     root = Path(tempfile.mkdtemp(prefix="mllm-audit-overhead-"))
+    compile_sources(args.python, args.code_root)
     # the deployment's API, on loopback; stopped (its process group with it) when the rounds end or fail
     with prefect_server(root / "prefect-server", start_timeout_s=SERVER_START_TIMEOUT_S) as server:
         api_url = server.url

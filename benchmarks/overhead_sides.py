@@ -133,12 +133,19 @@ def _thumbnails_every_time() -> None:
     AuditRepository.find_complete_probe_set = lambda self, content_hash: None
 
 
+def _default_collections() -> None:
+    import auditors.gc_policy as gc_policy
+
+    gc_policy._holders = 1  # as if held by someone else: no `batch_collections()` block applies the policy
+
+
 LEVERS: dict[str, Callable[[], None]] = {
     "explain_batch": _explain_single,  # the worker explains probe by probe (the explain side follows)
     "gx_in_background": _gx_in_first_batch,  # great-expectations imported by the first batch's validation
     "gx_boolean_only": _gx_summary_always,  # every batch validated with GX's SUMMARY result format
     "batch_transaction": _one_transaction_per_probe,  # one transaction per probe
     "thumbnails_once": _thumbnails_every_time,  # thumbnails made even when the set is stored
+    "batch_gc": _default_collections,  # Python's default garbage-collector thresholds, nothing frozen
 }
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from auditors.gc_policy import batch_collections
 from auditors.probes import ProbeSet
 from comparison import ComparisonResult, RunResults
 from flows.compliance import regenerate_dossier_task
@@ -170,7 +171,8 @@ def audit_model_version(
         out_dir=out_dir, home=home, compare=compare, batch_size=batch_size, explain_settings=explain_settings,
         metric_options=metric_options, webhook_url=webhook_url, regression=regression, show_progress=show_progress,
     )
-    return _audit(request)
+    with batch_collections():  # the whole audit is one batch job (`auditors.gc_policy`)
+        return _audit(request)
 
 
 def _audit(request: AuditRequest) -> AuditOutcome:

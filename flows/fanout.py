@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -19,6 +20,11 @@ from flows.registry import ResolvedModel
 from flows.request import AuditRequest
 from flows.tasks import explain_probes_task
 from flows.worker import ProbeBatchResult
+
+
+# the UI's progress artifact is updated at most this often (and once at the end): each update is an
+# API call, and on a fast model a batch finishes every fraction of a second
+PROGRESS_EVERY_S = 5.0
 
 
 def chunks(keys: list[str], size: int) -> list[list[str]]:
@@ -100,8 +106,8 @@ def explain_all(run_id: int, todo: list[str], *, request: AuditRequest, probe_di
         for batch in chunks(todo, request.batch_size)
     ]
     artifact = _progress_artifact(0.0, f"0/{len(todo)} probes of {label}")
-    written = finished = done_batches = 0  # `finished` counts itself: a disabled bar's counter stays at 0
-    update_every = max(1, len(futures) // 20)
+    written = finished = 0  # `finished` counts itself: a disabled bar's counter stays at 0
+    last_update = time.monotonic()
     pids: list[int] = []
     failures: list[Exception] = []
     with tqdm(total=len(todo), desc=f"audit {label}", unit="probe", disable=not request.show_progress,
@@ -118,9 +124,9 @@ def explain_all(run_id: int, todo: list[str], *, request: AuditRequest, probe_di
                 totals[key] += getattr(result, key)
             finished += len(result.written) + len(result.skipped)
             bar.update(len(result.written) + len(result.skipped))
-            done_batches += 1
-            if done_batches % update_every == 0 or finished >= len(todo):  # ~20 UI updates, not one per batch
+            if finished >= len(todo) or time.monotonic() - last_update >= PROGRESS_EVERY_S:
                 _progress_artifact(100.0 * finished / len(todo), f"{finished}/{len(todo)} probes of {label}", artifact)
+                last_update = time.monotonic()
     if failures:
         raise failures[0]
     totals["worker_processes"] = float(len(set(pids)))

@@ -191,9 +191,14 @@ def render_pdf(document: Document, footer: str) -> bytes:
     story: list[Flowable] = [Paragraph(_text(document.title), styles["title"]),
                              Paragraph(_text(document.subtitle), styles["subtitle"]),
                              Paragraph("Contents", styles["h3"]), contents, Spacer(1, 8)]
+    headings = []
     for number, section in enumerate(document.sections, start=1):
-        story += [CondPageBreak(SECTION_ROOM), Paragraph(_text(f"{number}. {section.title}"), styles["h2"])]
+        headings.append(Paragraph(_text(f"{number}. {section.title}"), styles["h2"]))
+        story += [CondPageBreak(SECTION_ROOM), headings[-1]]
         for block in section.blocks:
             story.extend(_flowables(block, doc.width))
+    # the contents' lines known before the first pass (page numbers are not): the first pass then
+    # lays the pages out as the last will, and two passes suffice instead of three
+    contents.addEntries([(0, heading.getPlainText(), 1, f"section-{n}") for n, heading in enumerate(headings, start=1)])
     doc.multiBuild(story, canvasmaker=_numbered_canvas(footer))
     return buffer.getvalue()

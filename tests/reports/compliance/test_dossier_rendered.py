@@ -77,6 +77,19 @@ def test_the_pdf_is_a4_numbered_on_every_page_and_holds_every_section(dossier):
     assert "Verdict FAIL:" in flat and "[-0.320, -0.230]" in flat and "MEASURE 2.9" in flat and "2(g)" in flat
 
 
+def test_the_contents_name_the_page_each_section_starts_on(dossier):
+    text = subprocess.run([_need("pdftotext"), "-layout", str(dossier.pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = text.split("\f")
+    listed = {title: int(number) for title, number in
+              re.findall(r"^\s*(\d\. [A-Z][^.]*?)\s*(?:\. ?)+\s*(\d+)\s*$", pages[0], re.M)}
+    assert set(listed) == set(SECTION_TITLES), listed
+    for title, number in listed.items():
+        # a heading stands alone on its line; its contents line goes on with dots and a number
+        starts = [i + 1 for i, page in enumerate(pages) if re.search(rf"^\s*{re.escape(title)}\s*$", page, re.M)]
+        assert number in starts, f"contents say {title!r} is on page {number}; its heading is on {starts}"
+
+
 def test_the_pdf_pages_render_and_are_not_blank(dossier, tmp_path):
     subprocess.run([_need("pdftoppm"), "-r", "50", "-png", str(dossier.pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
