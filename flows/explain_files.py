@@ -47,9 +47,26 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-]+", "_", text).strip("_")[:24] or "tok"
 
 
-def write_explanation(explanation: Any, image: str | Path | Image.Image, out_dir: str | Path) -> WrittenExplanation:
+def prepare_output_dir(out_dir: str | Path) -> Path:
+    """Create the output folder and check it takes files, before seconds of model loading are spent.
+
+    Raises `FlowsInputError` naming the folder and the reason (a read-only or missing parent, a
+    file in the way), not a bare OSError."""
+    from flows.errors import FlowsInputError
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".{EXPLANATION_STEM}-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise FlowsInputError(f"cannot write the explanation to {out}: {exc.strerror or exc}") from None
+    return out
+
+
+def write_explanation(explanation: Any, image: str | Path | Image.Image, out_dir: str | Path) -> WrittenExplanation:
+    out = prepare_output_dir(out_dir)
     picture = image if isinstance(image, Image.Image) else Image.open(image).convert("RGB")
     data_file = explanation.save(out / EXPLANATION_STEM)
     pngs = []

@@ -107,7 +107,7 @@ def model_for(local_dir: str | None, model_uri: str, home: str | None = None) ->
 def _open_model(local_dir: str | None, model_uri: str, home: str | None) -> tuple[Any, Any]:
     from auditors import load_pretrained
 
-    _quiet_model_loading()
+    quiet_model_loading()
     if local_dir and Path(local_dir).is_dir():
         return load_pretrained(local_dir)
     from flows.config import load_settings
@@ -118,8 +118,9 @@ def _open_model(local_dir: str | None, model_uri: str, home: str | None) -> tupl
     return model, processor
 
 
-def _quiet_model_loading() -> None:
-    """No per-weight progress bar from transformers: the audit's own bar is the one to watch."""
+def quiet_model_loading() -> None:
+    """No per-weight progress bar from transformers: the audit's own bar (or the command's own
+    output) is the one to read."""
     try:
         from transformers.utils import logging as hf_logging
 

@@ -47,16 +47,22 @@ def explain(
     from auditors import load_pretrained
     from auditors.explain import check_prompt
 
-    from flows.explain_files import write_explanation
-    from flows.identity import check_methods
+    from auditors.images import load_image
 
-    check_methods(chosen)  # before the model loads (seconds): a typo or an empty prompt is named at once
+    from flows.explain_files import prepare_output_dir, write_explanation
+    from flows.identity import check_methods
+    from flows.worker import quiet_model_loading
+
+    # every input checked before the model loads (seconds): a typo, an empty prompt, an unreadable
+    # image or an output folder that takes no files is named at once
+    check_methods(chosen)
     check_prompt(prompt)
-    if not image.is_file():
-        raise FileNotFoundError(f"image not found: {image}")
+    picture = load_image(image)
+    prepare_output_dir(out)
+    quiet_model_loading()
     loaded_model, processor = load_pretrained(model)
-    explanation = run_explain(loaded_model, processor, image, prompt, methods=chosen)
-    written = write_explanation(explanation, image, out)
+    explanation = run_explain(loaded_model, processor, picture, prompt, methods=chosen)
+    written = write_explanation(explanation, picture, out)
     typer.echo(f"answer: {explanation.answer}")
     typer.echo(f"wrote {written.data_file} and {len(written.pngs)} PNG maps to {out}")
     return EXIT_OK

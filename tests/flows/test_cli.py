@@ -265,3 +265,31 @@ def test_explain_names_an_empty_prompt_before_loading_the_model(prompt, tmp_path
                                  "--prompt", prompt, "--out", str(tmp_path / "o")])
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert "the prompt is empty" in result.output and "Traceback" not in result.output
+
+
+def test_explain_names_an_unreadable_image_before_loading_the_model(tmp_path, home, monkeypatch):
+    import auditors
+
+    monkeypatch.setattr(auditors, "load_pretrained", lambda *a, **k: pytest.fail("the model was loaded first"))
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("these are not pixels")
+    result = runner.invoke(app, ["explain", "--model", str(tmp_path), "--image", str(not_an_image),
+                                 "--prompt", "p", "--out", str(tmp_path / "o")])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert "notes.png" in result.output and "Traceback" not in result.output
+
+
+def test_explain_names_an_output_folder_that_takes_no_files_before_loading_the_model(tmp_path, home, monkeypatch):
+    import auditors
+    from PIL import Image
+
+    monkeypatch.setattr(auditors, "load_pretrained", lambda *a, **k: pytest.fail("the model was loaded first"))
+    image = tmp_path / "scene.png"
+    Image.new("RGB", (32, 32), "white").save(image)
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("x")
+    result = runner.invoke(app, ["explain", "--model", str(tmp_path), "--image", str(image), "--prompt", "p",
+                                 "--out", str(in_the_way / "out")])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert f"cannot write the explanation to {in_the_way / 'out'}" in result.output
+    assert "Traceback" not in result.output
