@@ -102,6 +102,8 @@ def summarise(explains: list[dict], audits: list[dict]) -> dict[str, Any]:
         "overhead_s": round(audit_s - explain_s, 3),
         "break_even_explain_per_probe_s": round((audit_s - explain_s) / (GOAL_OVERHEAD * N_PROBES), 4),
         "verdicts": sorted({a["verdict"] for a in audits}),
+        "gc_s_explain": [e.get("gc_s") for e in explains],
+        "gc_s_audit": [a.get("gc_s") for a in audits],
         "audit_timings_last_round": audits[-1]["timings"],
     }
 

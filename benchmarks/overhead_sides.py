@@ -73,12 +73,37 @@ def prepare(home: Path) -> dict[str, Any]:
             "db_path": str(settings.home / "audit.db")}
 
 
+class CollectorClock:
+    """Seconds the garbage collector ran, and its collections per generation, from `start()` on
+    (`gc.callbacks`): what `auditors.gc_policy` is there to cut, measured on both sides."""
+
+    def __init__(self) -> None:
+        self.seconds, self.collections, self._began = 0.0, [0, 0, 0], 0.0
+
+    def start(self) -> "CollectorClock":
+        import gc
+
+        gc.callbacks.append(self._on_collection)
+        return self
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._began
+            self.collections[info["generation"]] += 1
+
+    def result(self) -> dict[str, Any]:
+        return {"gc_s": round(self.seconds, 3), "gc_collections_by_generation": list(self.collections)}
+
+
 def time_explain(home: Path, candidate_dir: str, probe_dir: str, call: str) -> dict[str, Any]:
     common_imports(home)
     import auditors
     from auditors.probes import load_probe_set
 
     probes = load_probe_set(probe_dir).probes  # the probe set read is the audit's validation: not timed here
+    collector = CollectorClock().start()
     started, cpu = time.perf_counter(), time.process_time()
     model, processor = auditors.load_pretrained(candidate_dir)
     images = [probe.load_image() for probe in probes]
@@ -89,7 +114,8 @@ def time_explain(home: Path, candidate_dir: str, probe_dir: str, call: str) -> d
         explanations = [auditors.explain(model, processor, image, prompt, methods=METHODS)
                         for image, prompt in zip(images, prompts)]
     return {"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu,
-            "n_probes": len(probes), "n_tokens": sum(len(e.tokens) for e in explanations), "call": call}
+            "n_probes": len(probes), "n_tokens": sum(len(e.tokens) for e in explanations), "call": call,
+            **collector.result()}
 
 
 # ---- levers: each function puts one back to its earlier behaviour ----------------------------------
@@ -123,8 +149,9 @@ def _gx_summary_always() -> None:
 def _one_transaction_per_probe() -> None:
     from storage.repository import AuditRepository
 
+    batched = AuditRepository.add_probe_results  # add_probe_result itself calls it with one result
     AuditRepository.add_probe_results = lambda self, run_id, results: sum(
-        self.add_probe_result(run_id, result) for result in results)
+        batched(self, run_id, [result]) for result in results)
 
 
 def _thumbnails_every_time() -> None:
@@ -167,12 +194,13 @@ def time_audit(home: Path, probe_dir: str, db_url: str, compare: bool, levers_of
     client_s = time.perf_counter() - started
     request = AuditRequest(model_uri=f"models:/{MODEL_NAME}@candidate", probe_set=probe_dir, methods=METHODS,
                            db_url=db_url, compare=compare, show_progress=False, batch_size=BATCH_SIZE)
+    collector = CollectorClock().start()
     started, cpu = time.perf_counter(), time.process_time()
     outcome = run_audit(request)
     return {"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu,
             "prefect_client_warm_up_s": client_s, "verdict": outcome.verdict, "n_explained": outcome.n_explained,
             "timings": {k: round(v, 3) for k, v in outcome.timings.items()}, "levers_off": levers_off,
-            "compare": compare}
+            "compare": compare, **collector.result()}
 
 
 def main() -> None:

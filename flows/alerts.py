@@ -133,6 +133,18 @@ class DeliveryResult:
     elapsed_s: float = 0.0
     destination: str | None = None  # where it went, when that is not a secret (the Prefect API URL)
 
+    @property
+    def failed(self) -> bool:
+        """Tried and did not get through; a channel not tried by design (attempts 0, e.g. no Prefect
+        API to send the event to) is not a failure."""
+        return not self.ok and self.attempts > 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """`Type: first line of the message` (a driver's error carries its SQL and parameters below)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
 
 def post_webhook(
     url: str,
@@ -205,8 +217,8 @@ def tag_verdict(
                          {TAG_VERDICT: payload.verdict, TAG_REPORT: payload.report_path or "",
                           TAG_RUN_ID: str(payload.run_id)})
     except Exception as exc:  # noqa: BLE001 - any registry failure is reported, not raised
-        return DeliveryResult("mlflow-tag", False, 1, None, f"{type(exc).__name__}: {exc}",
-                              time.monotonic() - started)
+        where = f" (registry {registry_uri or tracking_uri})" if (registry_uri or tracking_uri) else ""
+        return DeliveryResult("mlflow-tag", False, 1, None, _one_line(exc) + where, time.monotonic() - started)
     return DeliveryResult("mlflow-tag", True, 1, None, None, time.monotonic() - started)
 
 
@@ -249,8 +261,7 @@ def emit_verdict_event(payload: AlertPayload, api_url: str | None) -> DeliveryRe
             payload=payload.to_json(),
         )
     except Exception as exc:  # noqa: BLE001 - an unreachable Prefect API must not crash the audit
-        return DeliveryResult("prefect-event", False, 1, None, f"{type(exc).__name__}: {exc}",
-                              time.monotonic() - started, api_url)
+        return DeliveryResult("prefect-event", False, 1, None, _one_line(exc), time.monotonic() - started, api_url)
     if event is None:
         return DeliveryResult("prefect-event", False, 1, None,
                               "Prefect is not configured to emit events here",
@@ -300,10 +311,11 @@ def dispatch_alerts(
 
 def send_alerts(repository: Any, verdict: "ComparisonResult", *, model_version_id: int, probe_set_id: int,
                 baseline_model_version_id: int | None, report_path: str, settings: Any,
-                webhook_url: str | None = None) -> None:
+                webhook_url: str | None = None) -> list[DeliveryResult]:
     """Send this audit's verdict on every channel and record the alert with each channel's outcome
     and destination: once per audit that ends warn or fail, reruns included (the delivery rule in
-    the module note). `settings`: `flows.config.Settings` (webhook, MLflow store, Prefect API)."""
+    the module note). `settings`: `flows.config.Settings` (webhook, MLflow store, Prefect API).
+    Returns each channel's outcome, so the caller can say which failed."""
     run_id = verdict.candidate_run_id
     payload = AlertPayload.from_verdict(
         verdict, repository.get_model_version(model_version_id), run_id=run_id,
@@ -317,3 +329,4 @@ def send_alerts(repository: Any, verdict: "ComparisonResult", *, model_version_i
     results = dispatch_alerts(payload, alert_settings)
     if verdict.verdict in alert_settings.alert_on:
         repository.add_alert(payload.to_alert_record(results))
+    return results

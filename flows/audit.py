@@ -203,12 +203,17 @@ def _audit(request: AuditRequest) -> AuditOutcome:
             timings["compare_s"] = time.perf_counter() - t
 
     report_dir = Path(request.out_dir).expanduser() if request.out_dir else settings.reports_dir / f"run-{candidate.run_id}"
+    undelivered: tuple[str, ...] = ()
     if verdict is not None and baseline is not None:
         # alert first (the report's alerts section then shows this audit's), naming the report's path
-        send_alerts(repository, verdict, model_version_id=candidate.run.model_version_id,
-                   probe_set_id=candidate.run.probe_set_id, baseline_model_version_id=baseline.run.model_version_id,
-                   report_path=str((report_dir / f"{REPORT_STEM}.html").resolve()), settings=settings,
-                   webhook_url=request.webhook_url)
+        deliveries = send_alerts(repository, verdict, model_version_id=candidate.run.model_version_id,
+                                 probe_set_id=candidate.run.probe_set_id,
+                                 baseline_model_version_id=baseline.run.model_version_id,
+                                 report_path=str((report_dir / f"{REPORT_STEM}.html").resolve()), settings=settings,
+                                 webhook_url=request.webhook_url)
+        undelivered = tuple(f"{d.channel}: {d.error}" for d in deliveries if d.failed)
+        for line in undelivered:  # never fatal (the verdict stands), never silent
+            get_run_logger().warning("alert channel failed: %s", line)
     t = time.perf_counter()
     report_html, report_json = write_report(repository, candidate, baseline, report_dir, verdict)
     repository.set_report_path(candidate.run_id, report_html)
@@ -217,7 +222,8 @@ def _audit(request: AuditRequest) -> AuditOutcome:
     regenerate_dossier_task(candidate.resolved.name, str(settings.home), request.db_url)  # the file stays current
     timings["dossier_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
-    outcome = _outcome(candidate, baseline, baseline_uri, verdict, methods, report_html, report_json)
+    outcome = replace(_outcome(candidate, baseline, baseline_uri, verdict, methods, report_html, report_json),
+                      undelivered_alerts=undelivered)
     _publish(outcome)
     if outcome.failed:
         raise AuditRegressionError(outcome)

@@ -20,7 +20,9 @@ class AuditOutcome:
 
     `verdict` is "none" when there was no baseline to compare with (the run is then a reference
     audit, e.g. of the champion itself); `reason` is the verdict's headline, `reasons` every reason. `n_explained` counts probes explained by THIS invocation;
-    `n_resumed` those found already stored (a resumed or repeated run).
+    `n_resumed` those found already stored (a resumed or repeated run). `undelivered_alerts`:
+    "channel: error" for each alert channel that failed (the MLflow tag, the webhook, the Prefect
+    event); the verdict stands, but whoever waits on that channel was not told.
     """
 
     run_id: int
@@ -40,6 +42,7 @@ class AuditOutcome:
     report_html: str | None = None
     report_json: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    undelivered_alerts: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -58,6 +61,7 @@ class AuditOutcome:
             f"- baseline: {self.baseline_uri or 'none'} (run {self.baseline_run_id})",
             f"- report: `{self.report_html}`",
         ]
+        lines += [f"- **alert not delivered**: {line}" for line in self.undelivered_alerts]
         return "\n".join(lines + [f"- {reason}" for reason in self.reasons[:20]])
 
     def summary_line(self) -> str:

@@ -54,7 +54,16 @@ def _print_outcome(outcome: Any, elapsed: float) -> int:
     typer.secho(f"verdict: {outcome.verdict.upper()} - {outcome.reason}", fg=colour)
     for reason in outcome.reasons[:5]:
         typer.echo(f"  - {reason}")
+    _warn_undelivered(outcome)
     return EXIT_REGRESSION if outcome.failed else EXIT_OK
+
+
+def _warn_undelivered(outcome: Any) -> None:
+    """One stderr line per alert channel that failed: the verdict stands, but a nightly job's
+    reader must learn that the MLflow tag or the webhook did not get through."""
+    for line in outcome.undelivered_alerts:
+        typer.secho(f"warning: alert not delivered for {outcome.model.name} v{outcome.model.version}: {line}",
+                    fg=typer.colors.YELLOW, err=True)
 
 
 @app.command()
@@ -157,6 +166,7 @@ def watch(
                f"{', '.join(result.already_audited) or 'none'}")
     for outcome in result.audited:
         typer.echo(f"  v{outcome.model.version}: {outcome.verdict.upper()} - {outcome.reason} ({outcome.report_html})")
+        _warn_undelivered(outcome)
     if not result.audited:
         typer.echo("  nothing new to audit")
     return EXIT_REGRESSION if result.failed_versions else EXIT_OK

@@ -59,6 +59,9 @@ def prepare_environment() -> None:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     for noisy in ("mlflow", "alembic", "great_expectations", "httpx", "transformers"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # MLflow's SQL store logs every database error with its traceback (ERROR) before raising it;
+    # the caller reports the failure in one line of its own (a registry error, a failed alert channel)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     _show_http_retries()
 
 

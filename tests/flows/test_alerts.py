@@ -166,7 +166,28 @@ def test_mlflow_tags_set_on_model_version(mlflow_registry):
 
 def test_mlflow_tag_on_missing_version_reports_failure(mlflow_registry):
     result = tag_verdict(_payload(model_version="999"), client=mlflow_registry.client)
-    assert not result.ok and "999" in (result.error or "")
+    assert not result.ok and result.failed and "999" in (result.error or "")
+
+
+def test_a_registry_that_refuses_the_write_is_a_one_line_failure_naming_it(tmp_path):
+    """A read-only registry database: the driver's error carries its SQL below the first line; the
+    failure says the reason and which registry, in one line."""
+    import sqlite3
+
+    from mlflow import MlflowClient
+
+    registry = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{registry}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model("demo-captioner")
+    client.create_model_version("demo-captioner", source=str(tmp_path))
+    with sqlite3.connect(registry) as db:  # every write refused from now on
+        db.execute("CREATE TRIGGER no_tags BEFORE INSERT ON model_version_tags "
+                   "BEGIN SELECT RAISE(ABORT, 'tags are read-only here'); END")
+    result = tag_verdict(_payload(model_version="1"), tracking_uri=uri, registry_uri=uri)
+    assert result.failed and result.attempts == 1
+    assert "tags are read-only here" in result.error and f"(registry {uri})" in result.error
+    assert "\n" not in result.error and "[SQL:" not in result.error
 
 
 @pytest.fixture
@@ -199,6 +220,7 @@ def test_prefect_event_names_verdict_and_model_version(captured_events):
 def test_without_a_prefect_api_the_event_is_not_sent_and_says_so(captured_events):
     result = emit_verdict_event(_payload(), None)
     assert (result.ok, result.attempts) == (False, 0)
+    assert not result.failed  # not tried by design: nothing to warn about
     assert result.error.startswith("not sent: no PREFECT_API_URL")
     captured_events.drain()
     assert captured_events._client.events == []  # nothing went to a temporary API

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_REGRESSION, app
+from testkit.loopback import free_port
 from tests.flows.helpers import let_drift_alone_fail, write_probe_set
 
 runner = CliRunner()
@@ -142,12 +143,16 @@ def test_register_then_audit_exit_codes(saved_models, tmp_path, home, prefect_ha
     probes = write_probe_set(tmp_path / "probes", n=3)
     out = tmp_path / "report"
     let_drift_alone_fail(home)
+    nobody_listens = f"http://127.0.0.1:{free_port()}/hook"
     result = runner.invoke(app, ["audit", "models:/cli-cap/2", "--probes", str(probes), "--methods", "tam",
-                                 "--out", str(out)])
+                                 "--out", str(out), "--webhook", nobody_listens])
     # the champion (random weights, seed 0) and version 2 (seed 1) look at different places
     assert result.exit_code == EXIT_REGRESSION, result.output
     assert "verdict: FAIL" in result.output and str(out / "report.html") in result.output
     assert (out / "report.html").is_file()
+    # the webhook failed: the verdict and exit code stand, and the terminal says which channel failed
+    assert "warning: alert not delivered for cli-cap v2: webhook:" in result.stderr
+    assert "mlflow-tag" not in result.stderr  # the tag did get through
     # the champion itself has no other baseline: a reference audit passes
     result = runner.invoke(app, ["audit", "models:/cli-cap@champion", "--probes", str(probes), "--methods", "tam"])
     assert result.exit_code == EXIT_OK, result.output
