@@ -48,6 +48,19 @@ class AuditOutcome:
     def failed(self) -> bool:
         return self.verdict == "fail"
 
+    @property
+    def n_stored_by_others(self) -> int:
+        """Probes neither explained here nor found stored at the start: another process auditing the
+        same run (same version, probe set and configuration) stored them while this one ran."""
+        return max(0, self.n_probes - self.n_explained - self.n_resumed)
+
+    def progress_line(self) -> str:
+        """"200 probes, 150 explained now, 50 already stored" (and any stored meanwhile by another
+        process): where the run's probes came from."""
+        line = f"{self.n_probes} probes, {self.n_explained} explained now, {self.n_resumed} already stored"
+        others = self.n_stored_by_others
+        return line + (f", {others} stored meanwhile by another audit of the same run" if others else "")
+
     def markdown(self) -> str:
         """The Prefect UI's summary of the audit (verdict, headline, run, report, reasons)."""
         lines = [
@@ -56,7 +69,7 @@ class AuditOutcome:
             f"**Verdict: {self.verdict.upper()}** - {self.reason}",
             "",
             f"- audit run: {self.run_id}; probe set {self.probe_set_name}@{self.probe_set_version}"
-            f" ({self.n_probes} probes, {self.n_explained} explained now, {self.n_resumed} already stored)",
+            f" ({self.progress_line()})",
             f"- methods: {', '.join(self.methods)}",
             f"- baseline: {self.baseline_uri or 'none'} (run {self.baseline_run_id})",
             f"- report: `{self.report_html}`",

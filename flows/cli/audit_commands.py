@@ -45,8 +45,7 @@ def _run(request: Any, resolved_settings: Any, task_runner: Any = None) -> Any:
 
 def _print_outcome(outcome: Any, elapsed: float) -> int:
     typer.echo(f"audit run {outcome.run_id}: {outcome.model.source_uri} on probe set "
-               f"{outcome.probe_set_name}@{outcome.probe_set_version} ({outcome.n_probes} probes, "
-               f"{outcome.n_explained} explained now, {outcome.n_resumed} already stored) in {elapsed:.1f} s")
+               f"{outcome.probe_set_name}@{outcome.probe_set_version} ({outcome.progress_line()}) in {elapsed:.1f} s")
     if outcome.baseline_uri:
         typer.echo(f"baseline: {outcome.baseline_uri} (audit run {outcome.baseline_run_id})")
     typer.echo(f"report: {outcome.report_html}")
