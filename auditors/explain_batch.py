@@ -56,20 +56,19 @@ def explain_batch(model, processor, images: Sequence, prompts: str | Sequence[st
     explanations: list[Explanation] = []
     with batch_collections():
         for start in range(0, len(images), size):
-            _explain_slice(model, processor, adapter, images[start: start + size], prompt_list[start: start + size],
-                           methods, explainers, settings, explanations)
+            explanations += _explain_slice(model, processor, adapter, images[start: start + size],
+                                           prompt_list[start: start + size], methods, explainers, settings)
     return explanations
 
 
-def _explain_slice(model, processor, adapter, images, prompts, methods, explainers, settings,
-                   explanations: list[Explanation]) -> None:
-    """One forward's probes, appended to `explanations`."""
+def _explain_slice(model, processor, adapter, images, prompts, methods, explainers, settings) -> list[Explanation]:
+    """One forward's probes."""
     pils = [load_image(image) for image in images]
     if len(pils) == 1:  # a batch of one is explain itself (its generation also carries the rankings)
-        explanations.append(explain(model, processor, pils[0], prompts[0], methods=methods, settings=settings))
-        explanations[-1].timings["batch_size"] = 1.0
-        return
-    explanations += _explain_chunk(model, processor, adapter, pils, prompts, explainers, settings)
+        single = explain(model, processor, pils[0], prompts[0], methods=methods, settings=settings)
+        single.timings["batch_size"] = 1.0
+        return [single]
+    return _explain_chunk(model, processor, adapter, pils, prompts, explainers, settings)
 
 
 def _explain_chunk(model, processor, adapter, pils, prompts, explainers, settings) -> list[Explanation]:

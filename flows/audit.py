@@ -222,8 +222,7 @@ def _audit(request: AuditRequest) -> AuditOutcome:
     regenerate_dossier_task(candidate.resolved.name, str(settings.home), request.db_url)  # the file stays current
     timings["dossier_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
-    outcome = replace(_outcome(candidate, baseline, baseline_uri, verdict, methods, report_html, report_json),
-                      undelivered_alerts=undelivered)
+    outcome = _outcome(candidate, baseline, baseline_uri, verdict, methods, report_html, report_json, undelivered)
     _publish(outcome)
     if outcome.failed:
         raise AuditRegressionError(outcome)
@@ -232,9 +231,9 @@ def _audit(request: AuditRequest) -> AuditOutcome:
 
 def _outcome(candidate: AuditedVersion, baseline: AuditedVersion | None, baseline_uri: str | None,
              verdict: ComparisonResult | None, methods: tuple[str, ...], report_html: str,
-             report_json: str) -> AuditOutcome:
-    """What the caller is told: the candidate's run, the verdict (or "none" without a baseline) and
-    the report, with the candidate's timings."""
+             report_json: str, undelivered_alerts: tuple[str, ...]) -> AuditOutcome:
+    """What the caller is told: the candidate's run, the verdict (or "none" without a baseline), the
+    report and any alert channel that failed, with the candidate's timings."""
     return AuditOutcome(
         run_id=candidate.run_id,
         model=candidate.resolved,
@@ -253,6 +252,7 @@ def _outcome(candidate: AuditedVersion, baseline: AuditedVersion | None, baselin
         report_html=report_html,
         report_json=report_json,
         timings=candidate.timings,
+        undelivered_alerts=undelivered_alerts,
     )
 
 

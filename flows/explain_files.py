@@ -66,7 +66,9 @@ def prepare_output_dir(out_dir: str | Path) -> Path:
 
 
 def write_explanation(explanation: Any, image: str | Path | Image.Image, out_dir: str | Path) -> WrittenExplanation:
-    out = prepare_output_dir(out_dir)
+    """The explanation's file and its PNGs in `out_dir` (checked beforehand with `prepare_output_dir`)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     picture = image if isinstance(image, Image.Image) else Image.open(image).convert("RGB")
     data_file = explanation.save(out / EXPLANATION_STEM)
     pngs = []

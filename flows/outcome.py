@@ -55,8 +55,8 @@ class AuditOutcome:
         return max(0, self.n_probes - self.n_explained - self.n_resumed)
 
     def progress_line(self) -> str:
-        """"200 probes, 150 explained now, 50 already stored" (and any stored meanwhile by another
-        process): where the run's probes came from."""
+        """Where the run's probes came from, e.g. `200 probes, 150 explained now, 50 already stored`,
+        and any stored meanwhile by another process."""
         line = f"{self.n_probes} probes, {self.n_explained} explained now, {self.n_resumed} already stored"
         others = self.n_stored_by_others
         return line + (f", {others} stored meanwhile by another audit of the same run" if others else "")
